@@ -1,0 +1,45 @@
+# sessionring host tasks. Every target sets up what it needs (tools/setup.sh is idempotent).
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PY ?= micropython
+PORT ?=
+BOARD ?= unix
+
+.PHONY: setup test test-fast run bench bench-ring bench-http lint format deploy clean
+
+setup:
+	@tools/setup.sh
+
+test: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
+
+# Without the browser and load tests, for a quick loop while editing.
+test-fast: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -m "not browser and not slow"
+
+run: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/run.py --py $(PY) --port $(or $(PORT),8080)
+
+bench: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/bench.py all
+
+bench-ring: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/bench.py ring
+
+bench-http: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/bench.py http
+
+deploy: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/deploy.py --board $(BOARD) --port "$(PORT)"
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

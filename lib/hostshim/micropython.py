@@ -1,0 +1,98 @@
+# CPython stand-in for MicroPython's `micropython` module (host only, never on a board).
+# Importing it also completes CPython's `time` with the ticks_* API, so that library code can
+# be written once against MicroPython.
+import time as _time
+
+
+def const(x):
+    return x
+
+
+# Allocation is not observable on CPython in the same way; these keep the API and the nesting
+# count so code that pairs lock/unlock behaves the same.
+_lock_depth = 0
+
+
+def heap_lock():
+    global _lock_depth
+    _lock_depth += 1
+    return _lock_depth - 1
+
+
+def heap_unlock():
+    global _lock_depth
+    if _lock_depth:
+        _lock_depth -= 1
+    return _lock_depth
+
+
+def heap_locked():
+    return _lock_depth
+
+
+def alloc_emergency_exception_buf(size):
+    pass
+
+
+def opt_level(level=None):
+    return 0 if level is None else None
+
+
+def mem_info(verbose=False):
+    print("mem: (not available on CPython)")
+
+
+def qstr_info(verbose=False):
+    pass
+
+
+def schedule(func, arg):
+    func(arg)
+
+
+def native(f):
+    return f
+
+
+viper = native
+
+
+# -- time.ticks_* -----------------------------------------------------------------------------
+# MicroPython ports wrap ticks at 2**30 (the unix port: 2**62). The shim uses the board period.
+TICKS_PERIOD = 1 << 30
+_TICKS_MAX = TICKS_PERIOD - 1
+_TICKS_HALF = TICKS_PERIOD // 2
+
+
+def ticks_ms():
+    return int(_time.monotonic() * 1000) & _TICKS_MAX
+
+
+def ticks_us():
+    return int(_time.monotonic() * 1000000) & _TICKS_MAX
+
+
+def ticks_cpu():
+    return _time.perf_counter_ns() & _TICKS_MAX
+
+
+def ticks_add(ticks, delta):
+    return (ticks + delta) & _TICKS_MAX
+
+
+def ticks_diff(end, start):
+    return ((end - start + _TICKS_HALF) & _TICKS_MAX) - _TICKS_HALF
+
+
+def sleep_ms(ms):
+    _time.sleep(ms / 1000)
+
+
+def sleep_us(us):
+    _time.sleep(us / 1000000)
+
+
+for _name in ("ticks_ms", "ticks_us", "ticks_cpu", "ticks_add", "ticks_diff", "sleep_ms",
+              "sleep_us"):
+    if not hasattr(_time, _name):
+        setattr(_time, _name, globals()[_name])

@@ -1,0 +1,544 @@
+# SessionRing: a fixed number of session slots, preallocated in one bytearray at construction.
+# Lookup by token is O(1) (the token names its slot), and get/touch/revoke allocate nothing.
+#
+# Slot layout (little-endian), HEADER bytes then the session's data area:
+#   0 state (0 free, 1 live)   1 role   2..3 generation   4..7 created   8..11 last seen
+#   12 user name length   13..27 user name (UTF-8)   28..43 token secret
+# Times are whole seconds of the ring's own clock, advanced from ticks_diff() so that the
+# ticks wraparound (2**30 ms on boards) never matters. They stay below 2**30, so reading them
+# never makes a big integer on a 32-bit board.
+import os
+import time
+
+from micropython import const
+
+from . import token as _tok
+
+_LIVE = const(1)
+_ROLE = const(1)
+_GEN = const(2)
+_CREATED = const(4)
+_SEEN = const(8)
+_ULEN = const(12)
+_USER = const(13)
+_SECRET = const(28)
+HEADER = const(44)
+USER_BYTES = const(15)
+
+ROLE_ANON = const(0)  # a visitor with a session but no login
+ROLE_USER = const(1)
+ROLE_ADMIN = const(2)
+
+
+class RingFull(Exception):
+    # No slot can be taken without evicting a session of higher privilege (HTTP: 503).
+    pass
+
+
+class SessionDataFull(ValueError):
+    # The session's data would not fit its data area; the old data is left as it was.
+    pass
+
+
+class SessionEnded(Exception):
+    # The view's session was revoked, expired or its slot reused.
+    pass
+
+
+class SessionRing:
+    def __init__(
+        self,
+        slots=16,
+        data_bytes=64,
+        idle_s=900,
+        absolute_s=43200,
+        per_user=4,
+        clock=time,
+    ):
+        if not 1 <= slots <= 65535:
+            raise ValueError("slots must be 1..65535")
+        if not 0 <= data_bytes <= 4096:
+            raise ValueError("data_bytes must be 0..4096")
+        self.idle_s = idle_s  # 0: no idle timeout
+        self.absolute_s = absolute_s  # 0: no absolute timeout
+        self.per_user = per_user  # 0: no cap per user
+        self.data_bytes = data_bytes
+        self._n = slots
+        self._size = HEADER + data_bytes
+        self._buf = bytearray(slots * self._size)
+        m = os.urandom(4)  # masks the slot index and generation inside tokens
+        self._mlo = m[0] | (m[1] << 8)
+        self._mhi = m[2] | (m[3] << 8)
+        self._clock = clock
+        self._t = clock.ticks_ms()
+        self._sec = 1
+        self._ms = 0
+        self._hint = 0  # where the next free-slot search starts
+        # counters (small ints: incrementing them allocates nothing)
+        self.visits = 0  # slot headers examined: lookups visit exactly one
+        self.hits = 0
+        self.misses = 0
+        self.created = 0
+        self.evicted = 0
+        self.expired = 0
+        self.revoked = 0
+        self.rejected = 0
+
+    # -- clock ---------------------------------------------------------------------------------
+    def now(self):
+        # Seconds since the ring started. Call at least once per half ticks period (6 days on
+        # a board); the server does so on every request and on its housekeeping tick.
+        c = self._clock
+        t = c.ticks_ms()
+        d = c.ticks_diff(t, self._t)
+        self._t = t
+        if d > 0:
+            ms = self._ms + d
+            if ms >= 1000:
+                self._sec += ms // 1000
+                ms %= 1000
+            self._ms = ms
+        return self._sec
+
+    # -- sizes -----------------------------------------------------------------------------------
+    @property
+    def capacity(self):
+        return self._n
+
+    def __len__(self):
+        self.sweep()
+        b = self._buf
+        n = 0
+        for i in range(self._n):
+            if b[i * self._size] == _LIVE:
+                n += 1
+        return n
+
+    def stats(self):
+        return {
+            "capacity": self._n,
+            "live": len(self),
+            "created": self.created,
+            "evicted": self.evicted,
+            "expired": self.expired,
+            "revoked": self.revoked,
+            "rejected": self.rejected,
+            "hits": self.hits,
+            "misses": self.misses,
+            "slot_bytes": self._size,
+            "ring_bytes": len(self._buf),
+        }
+
+    # -- slot helpers --------------------------------------------------------------------------
+    def _u16(self, o):
+        b = self._buf
+        return b[o] | (b[o + 1] << 8)
+
+    def _u32(self, o):
+        b = self._buf
+        return b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)
+
+    def _put32(self, o, v):
+        b = self._buf
+        b[o] = v & 0xFF
+        b[o + 1] = (v >> 8) & 0xFF
+        b[o + 2] = (v >> 16) & 0xFF
+        b[o + 3] = (v >> 24) & 0xFF
+
+    def _is_expired(self, o, now):
+        if self.idle_s and now - self._u32(o + _SEEN) >= self.idle_s:
+            return True
+        return bool(self.absolute_s and now - self._u32(o + _CREATED) >= self.absolute_s)
+
+    def _free(self, o):
+        # Wipe the slot but keep its generation, so no old token can match it again.
+        b = self._buf
+        b[o] = 0
+        b[o + _ROLE] = 0
+        for k in range(o + _CREATED, o + self._size):
+            b[k] = 0
+
+    def _find(self, tok):
+        # Slot offset of a live, unexpired session whose secret matches tok, else -1.
+        if not _tok.well_formed(tok):
+            self.misses += 1
+            return -1
+        i = _tok.header(tok, 0) ^ self._mlo
+        self.visits += 1
+        if i >= self._n:
+            self.misses += 1
+            return -1
+        o = i * self._size
+        b = self._buf
+        if (
+            b[o] != _LIVE
+            or self._u16(o + _GEN) != _tok.header(tok, 1) ^ self._mhi
+            or not _tok.secret_matches(tok, b, o + _SECRET)
+        ):
+            self.misses += 1
+            return -1
+        if self._is_expired(o, self.now()):
+            self._free(o)
+            self.expired += 1
+            self.misses += 1
+            return -1
+        self.hits += 1
+        return o
+
+    def _offset(self, x):
+        # Slot offset for a token or a valid Session view, else -1.
+        if isinstance(x, Session):
+            if x._ring is not self or not x.valid:
+                return -1
+            return x._o
+        return self._find(x)
+
+    # -- lookups (allocation-free) ---------------------------------------------------------------
+    def get(self, tok, into=None):
+        # The session for tok, or None (unknown, expired, revoked, forged, or a token for an
+        # older generation of its slot). Pass `into`, a Session view you own, to rebind it
+        # instead of making a new one: then get allocates nothing.
+        o = self._find(tok)
+        if o < 0:
+            return None
+        v = into if into is not None else Session(self)
+        v._ring = self
+        v._o = o
+        v._gen = self._u16(o + _GEN)
+        v.token = tok
+        return v
+
+    def touch(self, x):
+        # Mark the session (token or view) as used now. True if it is live.
+        o = self._offset(x)
+        if o < 0:
+            return False
+        self._put32(o + _SEEN, self.now())
+        return True
+
+    def revoke(self, x):
+        # End the session (token or view). True if it was live.
+        o = self._offset(x)
+        if o < 0:
+            return False
+        self._free(o)
+        self.revoked += 1
+        return True
+
+    # -- creation and eviction ---------------------------------------------------------------
+    def create(self, user, role=ROLE_USER):
+        # A new session for user (str, at most 15 UTF-8 bytes) with role 0..255. Takes a free or
+        # expired slot; else evicts the least recently used session of the lowest role, but
+        # never one whose role is higher than `role` (raises RingFull instead).
+        ub = user.encode() if isinstance(user, str) else bytes(user)
+        if len(ub) > USER_BYTES:
+            raise ValueError("user name longer than %d bytes" % USER_BYTES)
+        if not 0 <= role <= 255:
+            raise ValueError("role must be 0..255")
+        now = self.now()
+        b = self._buf
+        size = self._size
+        free = -1
+        mine = 0  # live sessions of this user
+        mine_oldest = -1
+        low = -1  # eviction candidate: lowest role, then least recently seen
+        for j in range(self._n):
+            i = (self._hint + j) % self._n
+            o = i * size
+            if b[o] == _LIVE and self._is_expired(o, now):
+                self._free(o)
+                self.expired += 1
+            if b[o] != _LIVE:
+                if free < 0:
+                    free = o
+                continue
+            if self._user_is(o, ub):
+                mine += 1
+                if mine_oldest < 0 or self._u32(o + _CREATED) < self._u32(mine_oldest + _CREATED):
+                    mine_oldest = o
+            if low < 0 or b[o + _ROLE] < b[low + _ROLE] or (
+                b[o + _ROLE] == b[low + _ROLE] and self._u32(o + _SEEN) < self._u32(low + _SEEN)
+            ):
+                low = o
+        if self.per_user and mine >= self.per_user:
+            self._free(mine_oldest)
+            self.evicted += 1
+            if free < 0:
+                free = mine_oldest
+        if free < 0:
+            if b[low + _ROLE] > role:
+                self.rejected += 1
+                raise RingFull("all %d session slots hold higher-privilege sessions" % self._n)
+            self._free(low)
+            self.evicted += 1
+            free = low
+        o = free
+        self._hint = (o // size + 1) % self._n
+        gen = (self._u16(o + _GEN) + 1) & 0xFFFF
+        b[o] = _LIVE
+        b[o + _ROLE] = role
+        b[o + _GEN] = gen & 0xFF
+        b[o + _GEN + 1] = gen >> 8
+        self._put32(o + _CREATED, now)
+        self._put32(o + _SEEN, now)
+        b[o + _ULEN] = len(ub)
+        for k in range(len(ub)):
+            b[o + _USER + k] = ub[k]
+        secret = _tok.new_secret()
+        for k in range(_tok.SECRET_BYTES):
+            b[o + _SECRET + k] = secret[k]
+        self.created += 1
+        v = Session(self)
+        v._o = o
+        v._gen = gen
+        v.token = _tok.encode((o // size) ^ self._mlo, gen ^ self._mhi, secret)
+        return v
+
+    def rotate(self, x):
+        # Give a live session a new token (new secret and generation) in the same slot, keeping
+        # its user, role, times and data: the old token stops matching. Returns the view.
+        o = self._offset(x)
+        if o < 0:
+            raise SessionEnded("no such session")
+        b = self._buf
+        gen = (self._u16(o + _GEN) + 1) & 0xFFFF
+        b[o + _GEN] = gen & 0xFF
+        b[o + _GEN + 1] = gen >> 8
+        secret = _tok.new_secret()
+        for k in range(_tok.SECRET_BYTES):
+            b[o + _SECRET + k] = secret[k]
+        v = x if isinstance(x, Session) else Session(self)
+        v._o = o
+        v._gen = gen
+        v.token = _tok.encode((o // self._size) ^ self._mlo, gen ^ self._mhi, secret)
+        return v
+
+    def _user_is(self, o, ub):
+        b = self._buf
+        n = len(ub)
+        if b[o + _ULEN] != n:
+            return False
+        for k in range(n):
+            if b[o + _USER + k] != ub[k]:
+                return False
+        return True
+
+    def revoke_user(self, user, keep=None):
+        # End every session of user except `keep` (a token or view). Returns how many ended.
+        ub = user.encode() if isinstance(user, str) else bytes(user)
+        spare = -1 if keep is None else self._offset(keep)
+        n = 0
+        b = self._buf
+        for i in range(self._n):
+            o = i * self._size
+            if b[o] == _LIVE and o != spare and self._user_is(o, ub):
+                self._free(o)
+                self.revoked += 1
+                n += 1
+        return n
+
+    def sweep(self):
+        # Free every expired slot now. Returns how many.
+        now = self.now()
+        n = 0
+        b = self._buf
+        for i in range(self._n):
+            o = i * self._size
+            if b[o] == _LIVE and self._is_expired(o, now):
+                self._free(o)
+                self.expired += 1
+                n += 1
+        return n
+
+    # -- admin listing: public handles, never tokens ------------------------------------------
+    def __iter__(self):
+        # Views of the live sessions, for an admin list. Their .token is None: use .handle.
+        self.sweep()
+        b = self._buf
+        for i in range(self._n):
+            o = i * self._size
+            if b[o] == _LIVE:
+                v = Session(self)
+                v._o = o
+                v._gen = self._u16(o + _GEN)
+                yield v
+
+    def by_handle(self, handle):
+        # The live session with this public handle ("slot.generation"), or None.
+        try:
+            i, g = handle.split(".")
+            i = int(i)
+            g = int(g)
+        except (AttributeError, ValueError):
+            return None
+        if not 0 <= i < self._n:
+            return None
+        o = i * self._size
+        if self._buf[o] != _LIVE or self._u16(o + _GEN) != g or self._is_expired(o, self.now()):
+            return None
+        v = Session(self)
+        v._o = o
+        v._gen = g
+        return v
+
+
+class Session:
+    # A view of one session slot: a handle, not a copy. It goes stale (valid False, data
+    # access raises SessionEnded) once the session ends or its slot is reused.
+    # Per-session data works like a small dict of str keys to str, bytes, int, bool or None
+    # values, stored compactly in the slot's data area.
+
+    def __init__(self, ring):
+        self._ring = ring
+        self._o = -1
+        self._gen = -1
+        self.token = None
+
+    @property
+    def valid(self):
+        o = self._o
+        r = self._ring
+        return o >= 0 and r._buf[o] == _LIVE and r._u16(o + _GEN) == self._gen
+
+    def _check(self):
+        if not self.valid:
+            raise SessionEnded("session has ended")
+        return self._o
+
+    @property
+    def user(self):
+        o = self._check()
+        b = self._ring._buf
+        return bytes(b[o + _USER : o + _USER + b[o + _ULEN]]).decode()
+
+    @property
+    def role(self):
+        return self._ring._buf[self._check() + _ROLE]
+
+    @property
+    def handle(self):
+        # Public name of this session for admin pages and revoke forms; not a credential.
+        return "%d.%d" % (self._check() // self._ring._size, self._gen)
+
+    @property
+    def age(self):
+        o = self._check()
+        return self._ring.now() - self._ring._u32(o + _CREATED)
+
+    @property
+    def idle(self):
+        o = self._check()
+        return self._ring.now() - self._ring._u32(o + _SEEN)
+
+    def expires_in(self):
+        # Seconds until the session ends if it stays idle (the nearer of both timeouts).
+        r = self._ring
+        left = []
+        if r.idle_s:
+            left.append(r.idle_s - self.idle)
+        if r.absolute_s:
+            left.append(r.absolute_s - self.age)
+        return max(0, min(left)) if left else None
+
+    # -- data area -----------------------------------------------------------------------------
+    # Encoding: entries of [key length][key][type][value length][value], then a 0 byte.
+    # Types: s str, b bytes, i int (decimal), T True, F False, N None.
+    def _items(self):
+        o = self._check()
+        r = self._ring
+        b = r._buf
+        p = o + HEADER
+        end = p + r.data_bytes
+        out = []
+        while p < end and b[p]:
+            kl = b[p]
+            key = bytes(b[p + 1 : p + 1 + kl]).decode()
+            p += 1 + kl
+            t = b[p]
+            vl = b[p + 1]
+            raw = bytes(b[p + 2 : p + 2 + vl])
+            p += 2 + vl
+            if t == 0x73:  # s
+                val = raw.decode()
+            elif t == 0x62:  # b
+                val = raw
+            elif t == 0x69:  # i
+                val = int(raw)
+            else:
+                val = {0x54: True, 0x46: False}.get(t)
+            out.append((key, val))
+        return out
+
+    def _store(self, items):
+        enc = bytearray()
+        for key, val in items:
+            kb = key.encode()
+            if val is None:
+                t, vb = b"N", b""
+            elif val is True or val is False:
+                t, vb = (b"T" if val else b"F"), b""
+            elif isinstance(val, int):
+                t, vb = b"i", str(val).encode()
+            elif isinstance(val, str):
+                t, vb = b"s", val.encode()
+            elif isinstance(val, (bytes, bytearray)):
+                t, vb = b"b", bytes(val)
+            else:
+                raise TypeError("session values are str, bytes, int, bool or None")
+            if not 0 < len(kb) < 256 or len(vb) > 255:
+                raise SessionDataFull("session key 1..255 bytes and value at most 255 bytes")
+            enc.append(len(kb))
+            enc.extend(kb)
+            enc.extend(t)
+            enc.append(len(vb))
+            enc.extend(vb)
+        r = self._ring
+        if len(enc) > r.data_bytes:
+            raise SessionDataFull(
+                "session data needs %d bytes, the slot holds %d" % (len(enc), r.data_bytes)
+            )
+        o = self._check() + HEADER
+        b = r._buf
+        for k in range(r.data_bytes):
+            b[o + k] = enc[k] if k < len(enc) else 0
+
+    def __getitem__(self, key):
+        for k, v in self._items():
+            if k == key:
+                return v
+        raise KeyError(key)
+
+    def get(self, key, default=None):
+        for k, v in self._items():
+            if k == key:
+                return v
+        return default
+
+    def __contains__(self, key):
+        for k, _ in self._items():
+            if k == key:
+                return True
+        return False
+
+    def __setitem__(self, key, value):
+        if not isinstance(key, str):
+            raise TypeError("session keys are str")
+        items = [kv for kv in self._items() if kv[0] != key]
+        items.append((key, value))
+        self._store(items)
+
+    def __delitem__(self, key):
+        items = self._items()
+        kept = [kv for kv in items if kv[0] != key]
+        if len(kept) == len(items):
+            raise KeyError(key)
+        self._store(kept)
+
+    def keys(self):
+        return [k for k, _ in self._items()]
+
+    def items(self):
+        return self._items()
+
+    def clear(self):
+        self._store([])

