@@ -37,13 +37,25 @@ class FakeClock:
 
 def no_alloc(f, *args):
     # Run f(*args) with the heap locked; on MicroPython any allocation raises MemoryError.
-    # Returns f's result. On CPython the lock is a no-op and this only runs f.
+    # Returns f's result. On CPython the lock is a no-op and this only runs f. The call is
+    # spelled out per argument count: f(*args) would itself allocate.
+    n = len(args)
+    a = args[0] if n > 0 else None
+    b = args[1] if n > 1 else None
+    c = args[2] if n > 2 else None
     micropython.heap_lock()
     try:
-        result = f(*args)
+        if n == 0:
+            result = f()
+        elif n == 1:
+            result = f(a)
+        elif n == 2:
+            result = f(a, b)
+        else:
+            result = f(a, b, c)
     except MemoryError:
         micropython.heap_unlock()
-        raise AssertionError("%r allocated with the heap locked" % (f,))
+        raise AssertionError("%r allocated with the heap locked" % (f,)) from None
     micropython.heap_unlock()
     return result
 

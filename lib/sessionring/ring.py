@@ -256,8 +256,13 @@ class SessionRing:
                 mine += 1
                 if mine_oldest < 0 or self._u32(o + _CREATED) < self._u32(mine_oldest + _CREATED):
                     mine_oldest = o
-            if low < 0 or b[o + _ROLE] < b[low + _ROLE] or (
-                b[o + _ROLE] == b[low + _ROLE] and self._u32(o + _SEEN) < self._u32(low + _SEEN)
+            if (
+                low < 0
+                or b[o + _ROLE] < b[low + _ROLE]
+                or (
+                    b[o + _ROLE] == b[low + _ROLE]
+                    and self._u32(o + _SEEN) < self._u32(low + _SEEN)
+                )
             ):
                 low = o
         if self.per_user and mine >= self.per_user:

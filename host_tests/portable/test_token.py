@@ -1,0 +1,122 @@
+# Tokens: format, uniqueness, and rejection of every malformed kind before any lookup.
+from _support import no_alloc
+from sessionring import token
+from sessionring.ring import ROLE_ANON, SessionRing
+
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def test_token_shape():
+    ring = SessionRing(slots=4)
+    t = ring.create("admin").token
+    assert isinstance(t, str)
+    assert len(t) == token.TOKEN_LEN == 27
+    for c in t:
+        assert c in ALPHABET
+    assert token.well_formed(t)
+    # 16 secret bytes = 128 bits of os.urandom, plus the 4-byte slot header
+    assert token.SECRET_BYTES * 8 >= 128
+
+
+def test_encode_round_trip():
+    secret = bytes(range(16))
+    t = token.encode(0x1234, 0xBEEF, secret)
+    assert token.well_formed(t)
+    assert token.header(t, 0) == 0x1234
+    assert token.header(t, 1) == 0xBEEF
+    assert token.secret_matches(t, secret, 0)
+    other = bytearray(secret)
+    other[15] ^= 1
+    assert not token.secret_matches(t, other, 0)
+    other = bytearray(secret)
+    other[0] ^= 0x80
+    assert not token.secret_matches(t, other, 0)
+
+
+def test_tokens_unique_over_100k_mints():
+    # Mint through a small ring so that slots are reused over and over: every token is new,
+    # and no earlier token ever matches its reused slot again.
+    ring = SessionRing(slots=4, data_bytes=0, per_user=0)
+    seen = set()
+    old = []
+    for i in range(100000):
+        t = ring.create("u", ROLE_ANON).token
+        seen.add(_secret_bits(t))
+        if i % 5000 == 0:
+            old.append(t)
+    assert len(seen) == 100000
+    for t in old:
+        assert ring.get(t) is None
+
+
+def _secret_bits(t):
+    # 60 bits of the token's secret as one small int (a set of 100k of these fits a small
+    # heap). Distinct values prove distinct tokens.
+    v = 0
+    for c in t[6:16]:
+        v = (v << 6) | ALPHABET.index(c)
+    return v
+
+
+def _malformed(valid):
+    return [
+        "",
+        valid[:-1],
+        valid + "A",
+        valid[:10],
+        valid * 2,
+        valid[:-2] + "+" + valid[-1],
+        valid[:-2] + "/" + valid[-1],
+        valid[:-2] + "=" + valid[-1],
+        valid[:-2] + " " + valid[-1],
+        valid[:-2] + "." + valid[-1],
+        valid[:-2] + "\x00" + valid[-1],
+        valid[:-2] + "\u00e9" + valid[-1],  # non-ASCII, same length in characters
+        "\u00e9" * 27,
+        valid[:-1] + "B",  # last char has its 2 unused bits set: not canonical
+        valid.encode()[:-1] + b"\xff",
+        bytes(27),
+        b"\xff" * 27,
+        None,
+        12345,
+        3.5,
+        ["x"] * 27,
+    ]
+
+
+def test_malformed_tokens_rejected():
+    ring = SessionRing(slots=4)
+    valid = ring.create("admin").token
+    # the canonical last character of this token has its two low bits zero
+    assert ALPHABET.index(valid[-1]) & 3 == 0
+    visits = ring.visits
+    for bad in _malformed(valid):
+        assert not token.well_formed(bad), repr(bad)
+        assert ring.get(bad) is None, repr(bad)
+        assert ring.touch(bad) is False
+        assert ring.revoke(bad) is False
+    # rejected before any lookup: no slot was visited
+    assert ring.visits == visits
+    assert ring.get(valid) is not None
+
+
+def test_malformed_rejection_allocates_nothing():
+    ring = SessionRing(slots=4)
+    valid = ring.create("admin").token
+    for bad in _malformed(valid):
+        if isinstance(bad, str) and len(bad) == 27 and max(ord(c) for c in bad) > 127:
+            continue  # indexing a non-ASCII str may make a new char object on MicroPython
+        assert no_alloc(ring.get, bad) is None
+
+
+def test_forged_secret_and_header():
+    ring = SessionRing(slots=8)
+    real = ring.create("admin").token
+    # flip each character to another letter in turn: none of them may match
+    for i in range(len(real)):
+        for repl in ("A", "w"):
+            if real[i] == repl or (i == len(real) - 1):
+                continue
+            forged = real[:i] + repl + real[i + 1 :]
+            assert ring.get(forged) is None, i
+    assert ring.get(real) is not None

