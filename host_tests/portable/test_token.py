@@ -21,16 +21,34 @@ def test_token_shape():
 def test_encode_round_trip():
     secret = bytes(range(16))
     t = token.encode(0x1234, 0xBEEF, secret)
-    assert token.well_formed(t)
-    assert token.header(t, 0) == 0x1234
-    assert token.header(t, 1) == 0xBEEF
-    assert token.secret_matches(t, secret, 0)
+    raw = bytearray(token.RAW_BYTES)
+    assert token.decode(t, raw)
+    assert raw[0] | raw[1] << 8 == 0x1234
+    assert raw[2] | raw[3] << 8 == 0xBEEF
+    assert bytes(raw[4:]) == secret
+    assert token.equal(raw, 4, secret, 0, 16)
     other = bytearray(secret)
     other[15] ^= 1
-    assert not token.secret_matches(t, other, 0)
-    other = bytearray(secret)
-    other[0] ^= 0x80
-    assert not token.secret_matches(t, other, 0)
+    assert not token.equal(raw, 4, other, 0, 16)
+
+
+def test_fast_and_plain_decoders_agree():
+    # Where viper is available token.decode_into is the viper one; the pure-Python fallback
+    # (boards without a native emitter) must give the same answers.
+    ring = SessionRing(slots=4)
+    good = [ring.create("a").token for _ in range(3)]
+    cases = good + [g.encode() for g in good] + _malformed(good[0])
+    for tok in cases:
+        if not isinstance(tok, (str, bytes)) or len(tok) != token.TOKEN_LEN:
+            continue
+        a = bytearray(token.RAW_BYTES)
+        b = bytearray(token.RAW_BYTES)
+        ok_fast = bool(token.decode_into(tok, a))
+        ok_py = bool(token.decode_into_py(tok, b))
+        assert ok_fast == ok_py, repr(tok)
+        if ok_fast:
+            assert a == b
+            assert token.equal(a, 0, b, 0, 20) and token.equal_py(a, 0, b, 0, 20)
 
 
 def test_tokens_unique_over_100k_mints():

@@ -50,11 +50,9 @@ def schedule(func, arg):
     func(arg)
 
 
-def native(f):
-    return f
-
-
-viper = native
+# No native, viper or asm_thumb here: library code that uses them must detect their absence
+# (an import that fails) and fall back to plain Python, as it would on a board built without a
+# native emitter.
 
 
 # -- time.ticks_* -----------------------------------------------------------------------------
@@ -92,7 +90,14 @@ def sleep_us(us):
     _time.sleep(us / 1000000)
 
 
-for _name in ("ticks_ms", "ticks_us", "ticks_cpu", "ticks_add", "ticks_diff", "sleep_ms",
-              "sleep_us"):
+for _name in (
+    "ticks_ms",
+    "ticks_us",
+    "ticks_cpu",
+    "ticks_add",
+    "ticks_diff",
+    "sleep_ms",
+    "sleep_us",
+):
     if not hasattr(_time, _name):
         setattr(_time, _name, globals()[_name])

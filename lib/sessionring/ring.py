@@ -66,6 +66,7 @@ class SessionRing:
         self._n = slots
         self._size = HEADER + data_bytes
         self._buf = bytearray(slots * self._size)
+        self._raw = bytearray(_tok.RAW_BYTES)  # scratch: the token being looked up, decoded
         m = os.urandom(4)  # masks the slot index and generation inside tokens
         self._mlo = m[0] | (m[1] << 8)
         self._mhi = m[2] | (m[3] << 8)
@@ -160,20 +161,19 @@ class SessionRing:
 
     def _find(self, tok):
         # Slot offset of a live, unexpired session whose secret matches tok, else -1.
-        if not _tok.well_formed(tok):
+        # Kept to few locals: a MicroPython frame that outgrows the C stack budget goes on the
+        # heap, and this runs on every request.
+        raw = self._raw
+        if not _tok.decode(tok, raw):
             self.misses += 1
             return -1
-        i = _tok.header(tok, 0) ^ self._mlo
         self.visits += 1
-        if i >= self._n:
-            self.misses += 1
-            return -1
-        o = i * self._size
-        b = self._buf
+        o = ((raw[0] | (raw[1] << 8)) ^ self._mlo) * self._size
         if (
-            b[o] != _LIVE
-            or self._u16(o + _GEN) != _tok.header(tok, 1) ^ self._mhi
-            or not _tok.secret_matches(tok, b, o + _SECRET)
+            o >= len(self._buf)
+            or self._buf[o] != _LIVE
+            or self._u16(o + _GEN) != (raw[2] | (raw[3] << 8)) ^ self._mhi
+            or not _tok.equal(raw, 4, self._buf, o + _SECRET, _tok.SECRET_BYTES)
         ):
             self.misses += 1
             return -1

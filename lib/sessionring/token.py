@@ -1,4 +1,4 @@
-# Session tokens: 27 URL-safe characters = base64url (no padding) of 20 bytes:
+# Session tokens: 27 URL-safe characters = base64url (no padding) of 20 raw bytes:
 #   4-byte header (slot index and slot generation, each 16 bits, XOR-masked per ring so the
 #   token carries no readable meaning) + 16-byte secret from os.urandom (128 bits).
 # The header lets the ring find the slot in O(1); the secret is what proves the session.
@@ -28,61 +28,56 @@ def new_secret():
     return os.urandom(SECRET_BYTES)
 
 
-def _code(tok, i):
-    # 6-bit value of character i of a str, bytes, bytearray or memoryview; _INVALID if bad.
-    c = tok[i]
-    if isinstance(c, str):
-        c = ord(c)
-    if c >= 128:
-        return _INVALID
-    return _DECODE[c]
-
-
-def well_formed(tok):
-    # True when tok is exactly a canonical token: right type, length and alphabet, and the
-    # last character's unused low bits zero (so one token has exactly one spelling).
-    if not isinstance(tok, _TYPES):
-        return False
-    if len(tok) != TOKEN_LEN:
-        return False
-    for i in range(TOKEN_LEN):
-        if _code(tok, i) == _INVALID:
-            return False
-    # 27 chars carry 162 bits for 160: the last char holds 4 data bits and 2 zero bits
-    return _code(tok, TOKEN_LEN - 1) & 0x03 == 0
-
-
-def header(tok, half):
-    # Half 0 or 1 of the 32-bit header of a well-formed token, as a 16-bit int (two calls
-    # rather than a tuple, so that nothing is allocated). Bytes 0..3 come from chars 0..5.
-    if half == 0:
-        a = _code(tok, 0)
-        b = _code(tok, 1)
-        c = _code(tok, 2)
-        return ((a << 2) | (b >> 4)) | ((((b & 0x0F) << 4) | (c >> 2)) << 8)
-    c = _code(tok, 2)
-    d = _code(tok, 3)
-    e = _code(tok, 4)
-    f = _code(tok, 5)
-    return (((c & 0x03) << 6) | d) | (((e << 2) | (f >> 4)) << 8)
-
-
-def secret_matches(tok, buf, off):
-    # Constant-time compare of the token's secret (raw bytes 4..19) with buf[off:off+16].
-    # Walks every character whatever the result; allocates nothing.
-    diff = 0
+def decode_into_py(tok, out):
+    # Pure-Python decode_into (see _tokv.py): 20 raw bytes of a 27-char token into out;
+    # True for a canonical token. Used where the build has no native emitter.
     acc = 0
     nbits = 0
-    k = -4  # raw byte index relative to the secret; the first 4 bytes are the header
+    j = 0
+    v = 0
     for i in range(TOKEN_LEN):
-        acc = ((acc << 6) | _code(tok, i)) & 0x3FFF
+        c = tok[i]
+        if isinstance(c, str):
+            c = ord(c)
+        if c >= 128 or _DECODE[c] == _INVALID:
+            return False
+        v = _DECODE[c]
+        acc = ((acc << 6) | v) & 0x3FFF
         nbits += 6
         if nbits >= 8:
             nbits -= 8
-            if 0 <= k < SECRET_BYTES:
-                diff |= ((acc >> nbits) & 0xFF) ^ buf[off + k]
-            k += 1
+            out[j] = (acc >> nbits) & 0xFF
+            j += 1
+    # 27 chars carry 162 bits for 160: the last char holds 4 data bits and 2 zero bits, so
+    # one token has exactly one spelling
+    return v & 3 == 0
+
+
+def equal_py(a, aoff, b, boff, n):
+    # Constant-time compare of a[aoff:aoff+n] and b[boff:boff+n].
+    diff = 0
+    for i in range(n):
+        diff |= a[aoff + i] ^ b[boff + i]
     return diff == 0
+
+
+try:
+    from ._tokv import decode_into, equal
+except Exception:  # no native emitter in this build (or CPython): pure Python
+    decode_into = decode_into_py
+    equal = equal_py
+
+
+def decode(tok, out):
+    # True when tok is a well-formed token (type, length, alphabet, canonical); its 20 raw
+    # bytes are then in out (a bytearray of RAW_BYTES). Never raises, allocates nothing.
+    if not isinstance(tok, _TYPES) or len(tok) != TOKEN_LEN:
+        return False
+    return bool(decode_into(tok, out))
+
+
+def well_formed(tok):
+    return decode(tok, bytearray(RAW_BYTES))
 
 
 def encode(lo, hi, secret):

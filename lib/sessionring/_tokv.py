@@ -1,0 +1,54 @@
+# Viper versions of the token hot path: byte loops at machine speed, frames on the C stack, no
+# heap allocation. Imported by token.py where the build has a native emitter (ESP32, RP2040,
+# unix); elsewhere importing this module fails and token.py keeps its pure-Python versions.
+# ptr8 is a viper built-in.
+import micropython
+
+from .token import _DECODE
+
+
+@micropython.viper
+def decode_into(tok, out) -> int:
+    # tok: str/bytes/bytearray/memoryview whose len() is 27 (checked by the caller; a str with
+    # non-ASCII characters has at least as many bytes as characters, so 27 bytes are there).
+    # Writes the 20 raw bytes to out. Returns 1 for a canonical token, else 0.
+    t = ptr8(tok)  # noqa: F821
+    o = ptr8(out)  # noqa: F821
+    d = ptr8(_DECODE)  # noqa: F821
+    acc = 0
+    nb = 0
+    j = 0
+    i = 0
+    v = 0
+    while i < 27:
+        c = t[i]
+        if c >= 128:
+            return 0
+        v = d[c]
+        if v == 255:
+            return 0
+        acc = ((acc << 6) | v) & 0x3FFF
+        nb += 6
+        if nb >= 8:
+            nb -= 8
+            o[j] = (acc >> nb) & 0xFF
+            j += 1
+        i += 1
+    if v & 3:
+        return 0
+    return 1
+
+
+@micropython.viper
+def equal(a, aoff: int, b, boff: int, n: int) -> int:
+    # Constant-time compare of a[aoff:aoff+n] and b[boff:boff+n]: 1 when equal.
+    pa = ptr8(a)  # noqa: F821
+    pb = ptr8(b)  # noqa: F821
+    diff = 0
+    i = 0
+    while i < n:
+        diff |= pa[aoff + i] ^ pb[boff + i]
+        i += 1
+    if diff:
+        return 0
+    return 1
