@@ -268,6 +268,12 @@ def test_throttle_forgets_quiet_accounts():
     assert t.wait("admin") == 0
     assert t.failed("admin") == 0  # forgotten: a free try again
     assert t.failed("admin") == 1
+    # the same when the next call after the quiet time is a failure, not a wait()
+    for _ in range(6):
+        t.failed("admin")
+    clock.advance_s(4 + t.FORGET_S)
+    assert t.failed("admin") == 0
+    assert t.failed("admin") == 1
 
 
 def test_throttle_silence_longer_than_half_the_ticks_period():
