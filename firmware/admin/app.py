@@ -1,0 +1,444 @@
+# The admin app: the routes of the device admin page on a sessionring Server.
+# Tour and security model: docs/admin.md. In short:
+#  - one account, "admin"; sessions live in the RAM ring (ROLE_ADMIN), cookie "sid";
+#  - logged-in forms carry a synchronizer CSRF token kept in the session's data ("c");
+#  - the login form, before any session exists, uses a double-submit cookie ("csrf"): the
+#    visitor gets no ring slot, so nobody who is not logged in can take one from a session;
+#  - every POST also passes an exact Origin (else Referer) check; nothing changes on GET.
+import binascii
+import gc
+import hashlib
+import sys
+
+from sessionring import __version__, auth, cookie
+from sessionring.http import Response, Server
+from sessionring.ring import ROLE_ADMIN, RingFull, SessionRing
+
+from . import account, pages
+from .account import USER
+from .pages import Out
+
+_CSRF_LEN = 32  # auth.new_csrf(): 32 URL-safe characters
+
+
+def _csp():
+    # The only style is pages.CSS, allowed by its hash; no scripts, no frames, forms post here.
+    digest = binascii.b2a_base64(hashlib.sha256(pages.CSS).digest()).decode().strip()
+    return (
+        "default-src 'none'; style-src 'sha256-%s'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'" % digest
+    )
+
+
+_MESSAGES = {
+    "revoked": "Session revoked.",
+    "gone": "That session had already ended.",
+    "saved": "Settings saved.",
+    "password": "Password changed. Every other session has been logged out.",
+}
+
+
+def _uptime_text(s):
+    return pages.duration(s)
+
+
+class Admin:
+    def __init__(self, profile, settings, acct, netstate, clock=None):
+        self.profile = profile
+        self.settings = settings
+        self.account = acct
+        self.net = netstate
+        kw = {} if clock is None else {"clock": clock}
+        self.ring = SessionRing(
+            slots=profile["slots"],
+            data_bytes=profile["data_bytes"],
+            idle_s=settings["idle_s"],
+            absolute_s=settings["absolute_s"],
+            per_user=profile["per_user"],
+            **kw,
+        )
+        self.server = Server(
+            ring=self.ring,
+            max_conns=profile["max_conns"],
+            buf_size=profile["buf_size"],
+            max_body=profile["max_body"],
+            read_timeout_ms=profile["read_timeout_ms"],
+            idle_timeout_ms=profile["keepalive_ms"],
+            **kw,
+        )
+        self.throttle = auth.Throttle(
+            free=profile["login_free"],
+            base_s=profile["login_base_s"],
+            max_s=profile["login_max_s"],
+            **kw,
+        )
+        self.secure = bool(self.server.SECURE)
+        self.scheme = "https" if self.secure else "http"
+        self.csrf_cookie = cookie.name_for("csrf", self.secure)
+        self.headers = {
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": _csp(),
+            "X-Frame-Options": "DENY",
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "same-origin",
+        }
+        r = self.server.route
+        r("/login", methods=("GET", "POST"))(self._either(self.login_form, self.login))
+        r("/", methods=("GET",))(self.dashboard)
+        r("/sessions", methods=("GET",))(self.sessions)
+        r("/sessions/revoke", methods=("POST",))(self.revoke)
+        r("/settings", methods=("GET", "POST"))(
+            self._either(self.settings_form, self.settings_save)
+        )
+        r("/logout", methods=("POST",))(self.logout)
+        r("/api/status", methods=("GET",))(self.api_status)
+        r("/api/login", methods=("POST",))(self.api_login)
+        r("/api/logout", methods=("POST",))(self.api_logout)
+
+    @staticmethod
+    def _either(get, post):
+        # One handler per path: GET (and HEAD) to get, POST to post.
+        def handler(req):
+            return post(req) if req.method == "POST" else get(req)
+
+        return handler
+
+    # -- helpers -------------------------------------------------------------------------------
+    @property
+    def name(self):
+        return self.settings["name"]
+
+    def apply_timeouts(self):
+        # Settings take effect on the ring at once (existing sessions included).
+        self.ring.idle_s = self.settings["idle_s"]
+        self.ring.absolute_s = self.settings["absolute_s"]
+
+    def _html(self, o, status=200):
+        resp = Response(o.buf, status)
+        resp.headers.update(self.headers)
+        return resp
+
+    def _redirect(self, where):
+        resp = Response.redirect(where)
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    def _admin(self, req):
+        # The request's admin session (cookie or Bearer), or None.
+        s = req.session
+        if s is None or not s.valid or s.role != ROLE_ADMIN:
+            return None
+        return s
+
+    def _same_origin(self, req):
+        return auth.same_origin(req.headers, req.headers.get("host"), self.scheme)
+
+    def _problem(self, status, title, text):
+        o = Out()
+        pages.problem(o, self.name, title, text)
+        return self._html(o, status)
+
+    def _forbidden(self):
+        return self._problem(
+            403,
+            "Forbidden",
+            "This form was out of date or sent from another site. Reload the page and try again.",
+        )
+
+    def _post_guard(self, req, s):
+        # None when a logged-in form post may go on, else the 403 answer.
+        if not self._same_origin(req) or not auth.csrf_equal(req.form.get("csrf"), s.get("c")):
+            return self._forbidden()
+        return None
+
+    def _full_text(self):
+        return (
+            "All %d session slots are in use. Log out on another device, or wait for a session"
+            " to time out, then try again." % self.ring.capacity
+        )
+
+    def _has_room(self, req):
+        # A login may take a slot only when one is free (or it replaces the request's own
+        # session): a full ring of logged-in sessions is never evicted by a new login.
+        s = req.session
+        return len(self.ring) < self.ring.capacity or (s is not None and s.valid)
+
+    def _login_wait(self):
+        return self.throttle.wait(USER)
+
+    def _check_password(self, user, password):
+        ok = self.account.check(user, password)
+        if ok:
+            self.throttle.succeeded(USER)
+        else:
+            self.throttle.failed(USER)
+        return ok
+
+    # -- login -----------------------------------------------------------------------------------
+    def _login_page(self, req, status, msg, token=None):
+        if token is None:
+            token = req.cookies.get(self.csrf_cookie)
+            if not isinstance(token, str) or len(token) != _CSRF_LEN:
+                token = auth.new_csrf()
+        o = Out()
+        pages.login(o, self.name, token, msg)
+        resp = self._html(o, status)
+        if req.cookies.get(self.csrf_cookie) != token:
+            resp.set_cookie(self.csrf_cookie, token, secure=self.secure)
+        return resp
+
+    def login_form(self, req):
+        if self._admin(req) is not None:
+            return self._redirect("/")
+        return self._login_page(req, 200, None)
+
+    def login(self, req):
+        token = req.cookies.get(self.csrf_cookie)
+        if not self._same_origin(req) or not auth.csrf_equal(req.form.get("csrf"), token):
+            return self._forbidden()
+        wait = self._login_wait()
+        if wait:
+            resp = self._login_page(
+                req, 429, "Too many failed attempts. Try again in %d s." % wait, token
+            )
+            resp.headers["Retry-After"] = str(wait)
+            return resp
+        f = req.form
+        if not self._check_password(f.get("username", ""), f.get("password", "")):
+            return self._login_page(req, 401, "Wrong user name or password.", token)
+        if not self._has_room(req):
+            return self._login_page(req, 503, self._full_text(), token)
+        try:
+            s = req.start_session(USER, ROLE_ADMIN)
+        except RingFull:
+            return self._login_page(req, 503, self._full_text(), token)
+        s["c"] = auth.new_csrf()
+        s["a"] = req.client_addr
+        resp = self._redirect("/")
+        resp.set_cookie(self.csrf_cookie, "", max_age=0, secure=self.secure)  # used up
+        return resp
+
+    def logout(self, req):
+        s = self._admin(req)
+        if s is not None:
+            bad = self._post_guard(req, s)
+            if bad is not None:
+                return bad
+            req.end_session()
+        return self._redirect("/login")
+
+    # -- pages -----------------------------------------------------------------------------------
+    def dashboard(self, req):
+        s = self._admin(req)
+        if s is None:
+            return self._redirect("/login")
+        gc.collect()
+        mem = getattr(gc, "mem_free", None)
+        ring = self.ring
+        rows = (
+            (b"Device", self.name),
+            (b"Uptime", _uptime_text(ring.now())),
+            (b"Free heap", "%d KB" % (mem() // 1024) if mem else "n/a"),
+            (b"Sessions", "%d in use of %d" % (len(ring), ring.capacity)),
+            (b"Network", self._network_text()),
+            (b"Timeouts", "%s idle, %s at most" % self._timeouts()),
+            (b"Software", "sessionring %s on %s" % (__version__, _interpreter())),
+        )
+        o = Out()
+        pages.dashboard(o, self.name, s.get("c"), rows)
+        return self._html(o)
+
+    def _timeouts(self):
+        return pages.duration(self.ring.idle_s), pages.duration(self.ring.absolute_s)
+
+    def _network_text(self):
+        n = self.net
+        mode = n["mode"]
+        if mode == "host":
+            return "host network (no Wi-Fi on this port)"
+        if mode in ("station", "access point"):
+            return "%s %s, %s" % (mode, n["ssid"], n["ip"])
+        return mode
+
+    def sessions(self, req):
+        s = self._admin(req)
+        if s is None:
+            return self._redirect("/login")
+        o = Out()
+        msg = _MESSAGES.get(req.query.get("m"))
+        pages.sessions(o, self.name, s.get("c"), self.ring, s.handle, msg)
+        return self._html(o)
+
+    def revoke(self, req):
+        s = self._admin(req)
+        if s is None:
+            return self._redirect("/login")
+        bad = self._post_guard(req, s)
+        if bad is not None:
+            return bad
+        target = self.ring.by_handle(req.form.get("handle", ""))
+        if target is None:
+            return self._redirect("/sessions?m=gone")
+        if target.handle == s.handle:
+            req.end_session()
+            return self._redirect("/login")
+        self.ring.revoke(target)
+        return self._redirect("/sessions?m=revoked")
+
+    # -- settings --------------------------------------------------------------------------------
+    def _settings_page(self, s, status=200, values=None, errors=None, msg=None, pw_errors=None):
+        if values is None:
+            st = self.settings
+            values = {
+                "name": st["name"],
+                "wifi_ssid": st["wifi_ssid"],
+                "idle_min": str(st["idle_s"] // 60),
+                "absolute_min": str(st["absolute_s"] // 60),
+            }
+        o = Out()
+        pages.settings(o, self.name, s.get("c"), values, errors, msg, pw_errors)
+        return self._html(o, status)
+
+    def settings_form(self, req):
+        s = self._admin(req)
+        if s is None:
+            return self._redirect("/login")
+        return self._settings_page(s, msg=_MESSAGES.get(req.query.get("m")))
+
+    def settings_save(self, req):
+        s = self._admin(req)
+        if s is None:
+            return self._redirect("/login")
+        bad = self._post_guard(req, s)
+        if bad is not None:
+            return bad
+        which = req.form.get("form")
+        if which == "device":
+            return self._save_device(req, s)
+        if which == "password":
+            return self._change_password(req, s)
+        return self._problem(400, "Bad request", "Unknown form.")
+
+    def _save_device(self, req, s):
+        f = req.form
+        changes = {"name": f.get("name", "").strip(), "wifi_ssid": f.get("wifi_ssid", "")}
+        for k in ("wifi_password", "ap_password"):
+            if f.get(k):
+                changes[k] = f[k]
+        errors = {}
+        for k, field in (("idle_s", "idle_min"), ("absolute_s", "absolute_min")):
+            try:
+                changes[k] = int(f.get(field, "")) * 60
+            except ValueError:
+                errors[k] = "a whole number of minutes"
+        if not errors:
+            errors = self.settings.update(changes)
+        if errors:
+            values = {
+                "name": f.get("name", ""),
+                "wifi_ssid": f.get("wifi_ssid", ""),
+                "idle_min": f.get("idle_min", ""),
+                "absolute_min": f.get("absolute_min", ""),
+            }
+            return self._settings_page(s, 400, values, errors)
+        self.apply_timeouts()
+        return self._redirect("/settings?m=saved")
+
+    def _change_password(self, req, s):
+        wait = self._login_wait()
+        if wait:
+            resp = self._settings_page(s, 429, pw_errors={"current": "Too many failed attempts."})
+            resp.headers["Retry-After"] = str(wait)
+            return resp
+        f = req.form
+        new = f.get("new", "")
+        errors = {}
+        if not self._check_password(USER, f.get("current", "")):
+            errors["current"] = "Wrong password."
+        else:
+            why = account.password_problem(new)
+            if why is not None:
+                errors["new"] = why
+            elif f.get("confirm", "") != new:
+                errors["confirm"] = "The two new passwords differ."
+        if errors:
+            return self._settings_page(s, 400, pw_errors=errors)
+        self.account.set_password(new)
+        self.ring.revoke_user(USER, keep=s)
+        req.rotate_session()  # new token for this session too (no fixation)
+        s["c"] = auth.new_csrf()
+        return self._redirect("/settings?m=password")
+
+    # -- JSON API (scripts: Bearer tokens) -------------------------------------------------------
+    def _json(self, obj, status=200):
+        resp = Response.json(obj, status)
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    def _json_error(self, status, text):
+        return self._json({"error": text}, status)
+
+    def api_status(self, req):
+        s = self._admin(req)
+        if s is None:
+            resp = self._json_error(401, "login required")
+            resp.headers["WWW-Authenticate"] = 'Bearer realm="sessionring"'
+            return resp
+        mem = getattr(gc, "mem_free", None)
+        ring = self.ring
+        n = self.net
+        return self._json(
+            {
+                "device": self.name,
+                "uptime_s": ring.now(),
+                "mem_free": mem() if mem else None,
+                "sessions": {"live": len(ring), "capacity": ring.capacity},
+                "network": {"mode": n["mode"], "ssid": n["ssid"], "ip": n["ip"]},
+                "idle_s": ring.idle_s,
+                "absolute_s": ring.absolute_s,
+                "session": {"user": s.user, "handle": s.handle, "expires_in": s.expires_in()},
+            }
+        )
+
+    def api_login(self, req):
+        if "origin" in req.headers and not self._same_origin(req):
+            return self._json_error(403, "cross-origin request")
+        ctype = req.headers.get("content-type", "")
+        if not ctype.startswith("application/json"):
+            return self._json_error(415, "send application/json")
+        body = req.json
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("username"), str)
+            or not isinstance(body.get("password"), str)
+        ):
+            return self._json_error(400, 'expected {"username": ..., "password": ...}')
+        wait = self._login_wait()
+        if wait:
+            resp = self._json_error(429, "too many failed attempts")
+            resp.headers["Retry-After"] = str(wait)
+            return resp
+        if not self._check_password(body["username"], body["password"]):
+            return self._json_error(401, "wrong user name or password")
+        if len(self.ring) >= self.ring.capacity:
+            return self._json_error(503, "all session slots are in use")
+        try:
+            s = self.ring.create(USER, ROLE_ADMIN)
+        except RingFull:
+            return self._json_error(503, "all session slots are in use")
+        s["a"] = req.client_addr
+        s["k"] = "api"
+        return self._json({"token": s.token, "expires_in": s.expires_in()})
+
+    def api_logout(self, req):
+        h = req.headers.get("authorization", "")
+        tok = h[7:].strip() if h[:7].lower() == "bearer " else ""
+        if not tok or not self.ring.revoke(tok):
+            return self._json_error(401, "no such session")
+        return self._json({"ok": True})
+
+
+def _interpreter():
+    impl = sys.implementation
+    v = impl.version
+    return "%s %d.%d.%d" % (impl.name, v[0], v[1], v[2])

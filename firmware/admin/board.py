@@ -1,0 +1,84 @@
+# The board profile: board.json in the board's root (boards/<board>/board.json in the
+# repository). Every key has a default here, so a profile that lacks one, is missing or does
+# not parse still boots the device with small, safe values. On the unix port the environment
+# may point elsewhere: SESSIONRING_BOARD (profile), SESSIONRING_DATA (data folder),
+# SESSIONRING_PORT and SESSIONRING_HOST.
+import json
+import os
+
+DEFAULTS = {
+    "name": "board",
+    "description": "",
+    "mpy_arch": "",
+    "heap_kb": 100,
+    "flash_kb": 1024,
+    "http_host": "0.0.0.0",
+    "http_port": 80,
+    "slots": 8,
+    "data_bytes": 96,
+    "max_conns": 4,
+    "buf_size": 1536,
+    "max_body": 1024,
+    "read_timeout_ms": 5000,
+    "keepalive_ms": 10000,
+    "idle_s": 900,
+    "absolute_s": 43200,
+    "per_user": 0,
+    "login_free": 3,  # failed logins without a wait, then 1 s, 2 s, 4 s ... up to the max
+    "login_base_s": 1,
+    "login_max_s": 300,
+    "pbkdf2_iterations": 2000,
+    "wifi_mode": "sta_ap",
+    "wifi_connect_s": 15,
+    "ap_ssid": "sessionring",
+    "led_pin": None,
+}
+
+
+def env(name, default=None):
+    # An environment variable where the port has them (the unix port, CPython), else default.
+    getenv = getattr(os, "getenv", None)
+    if getenv is None:
+        return default
+    v = getenv(name)
+    return default if v is None or v == "" else v
+
+
+def load(path=None, log=print):
+    # The profile as a dict with every key of DEFAULTS; values of the wrong type are replaced by
+    # the default, so the rest of the firmware can trust them.
+    path = path or env("SESSIONRING_BOARD", "board.json")
+    prof = dict(DEFAULTS)
+    try:
+        with open(path) as f:
+            given = json.load(f)
+        if not isinstance(given, dict):
+            raise ValueError
+    except OSError:
+        log("sessionring: no board profile at %s: using defaults" % path)
+        return prof
+    except ValueError:
+        log("sessionring: board profile %s does not parse: using defaults" % path)
+        return prof
+    for k, v in given.items():
+        d = DEFAULTS.get(k)
+        if k not in DEFAULTS or d is None or type(v) is type(d):
+            prof[k] = v
+        else:
+            log("sessionring: board profile key %s has the wrong type: using %r" % (k, d))
+    return prof
+
+
+def data_dir():
+    return env("SESSIONRING_DATA", "data")
+
+
+def port(prof):
+    try:
+        return int(env("SESSIONRING_PORT", prof["http_port"]))
+    except ValueError:
+        return prof["http_port"]
+
+
+def host(prof):
+    return env("SESSIONRING_HOST", prof["http_host"])

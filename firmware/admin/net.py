@@ -1,0 +1,90 @@
+# Network bring-up, as a router or access point does it: join the configured Wi-Fi as a
+# station; if there is none, or it does not answer in time, become an access point of our own.
+# Profile "wifi_mode": "sta_ap" (that), "ap" (always an access point) or "none". On a port
+# without the `network` module (the unix port, CPython) there is nothing to bring up: the host's
+# own network is used and the state says so.
+import time
+
+import micropython  # noqa: F401 - on CPython the host shim's import adds time.ticks_*
+
+STATE = {"mode": "off", "ssid": "", "ip": ""}
+
+
+def _status(mode, ssid, ip):
+    STATE["mode"] = mode
+    STATE["ssid"] = ssid
+    STATE["ip"] = ip
+    return STATE
+
+
+def _ip(wlan):
+    try:
+        return wlan.ifconfig()[0]
+    except (AttributeError, OSError):
+        return ""
+
+
+def _station(network, ssid, password, wait_s, log):
+    sta = network.WLAN(network.STA_IF)
+    sta.active(True)
+    if sta.isconnected():
+        return sta
+    log("sessionring: joining Wi-Fi %s" % ssid)
+    sta.connect(ssid, password)
+    deadline = time.ticks_add(time.ticks_ms(), wait_s * 1000)
+    while not sta.isconnected():
+        if time.ticks_diff(deadline, time.ticks_ms()) <= 0:
+            log("sessionring: Wi-Fi %s did not answer in %d s" % (ssid, wait_s))
+            sta.disconnect()
+            sta.active(False)
+            return None
+        time.sleep_ms(100)
+    return sta
+
+
+def _access_point(network, ssid, password):
+    ap = network.WLAN(network.AP_IF)
+    ap.active(True)
+    try:
+        ap.config(ssid=ssid, key=password)  # MicroPython >= 1.20 on esp32 and rp2
+    except (TypeError, ValueError, OSError):
+        ap.config(essid=ssid, password=password)
+    security = getattr(network, "AUTH_WPA2_PSK", None)
+    if security is not None:
+        try:
+            ap.config(security=security)
+        except (TypeError, ValueError, OSError):
+            try:
+                ap.config(authmode=security)
+            except (TypeError, ValueError, OSError):
+                pass
+    return ap
+
+
+def up(profile, settings, network=None, log=print):
+    # Bring the network up once; later calls return the same state. `network` may be injected
+    # (tests); by default the port's own module, if it has one.
+    if STATE["mode"] != "off":
+        return STATE
+    mode = profile["wifi_mode"]
+    if network is None:
+        try:
+            import network
+        except ImportError:
+            return _status("host", "", profile["http_host"])
+    if mode == "none":
+        return _status("none", "", "")
+    ssid = settings["wifi_ssid"]
+    if mode == "sta_ap" and ssid:
+        sta = _station(network, ssid, settings["wifi_password"], profile["wifi_connect_s"], log)
+        if sta is not None:
+            return _status("station", ssid, _ip(sta))
+    ap_ssid = profile["ap_ssid"]
+    ap = _access_point(network, ap_ssid, settings["ap_password"])
+    log("sessionring: access point %s, password %s" % (ap_ssid, settings["ap_password"]))
+    return _status("access point", ap_ssid, _ip(ap))
+
+
+def reset():
+    # Forget the state (tests; or before bringing the network up again)
+    _status("off", "", "")

@@ -1,0 +1,304 @@
+# Server-rendered pages. A page is written in pieces into one Out buffer: markup as bytes
+# literals, every value that did not come from this file through text(), which escapes it.
+# No JavaScript; a tiny inline style sheet (allowed by its hash in the CSP header, see app.py).
+
+CSS = (
+    b"*{box-sizing:border-box}"
+    b"body{margin:0;font:17px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;"
+    b"color:#1b2430;background:#f3f5f8}"
+    b"header{display:flex;flex-wrap:wrap;align-items:center;gap:.3rem .6rem;"
+    b"padding:.5rem .8rem;background:#17324d;color:#fff}"
+    b"header b{flex:1 1 auto;font-size:1.05rem;overflow-wrap:anywhere}"
+    b"nav{display:flex;flex-wrap:wrap;gap:.2rem}"
+    b"nav a,nav button{display:inline-block;color:#fff;font:inherit;padding:.6rem .7rem;"
+    b"border:0;border-radius:.4rem;background:none;text-decoration:none;cursor:pointer}"
+    b"nav a[aria-current]{background:#ffffff2e}nav form{margin:0}"
+    b"main{max-width:38rem;margin:0 auto;padding:1rem}"
+    b"h1{font-size:1.4rem;margin:.4rem 0 1rem}h2{font-size:1.1rem;margin:0 0 .5rem}"
+    b".card{background:#fff;border:1px solid #d5dbe3;border-radius:.7rem;"
+    b"padding:.9rem 1rem;margin:0 0 1rem}"
+    b"label{display:block;margin:.8rem 0 .3rem;font-weight:600}"
+    b"input{width:100%;min-height:2.9rem;padding:.5rem .7rem;font:inherit;color:inherit;"
+    b"border:1px solid #9aa6b5;border-radius:.45rem;background:#fff}"
+    b"button{min-height:2.9rem;padding:.5rem 1.1rem;font:inherit;font-weight:600;border:0;"
+    b"border-radius:.45rem;background:#0b5cad;color:#fff;cursor:pointer}"
+    b".wide{width:100%;margin-top:1.1rem}.del{background:#b3261e}"
+    b".msg{padding:.7rem .9rem;border-radius:.45rem;margin:0 0 1rem;"
+    b"background:#fde8e7;color:#7a1410}.ok{background:#e3f3e7;color:#0f4d22}"
+    b".err{color:#b3261e;font-size:.92rem}small,.sub{color:#5b6675}"
+    b"dl{display:grid;grid-template-columns:auto 1fr;gap:.45rem 1rem;margin:0}"
+    b"dt{color:#5b6675}dd{margin:0;overflow-wrap:anywhere}"
+    b"ul{list-style:none;margin:0;padding:0}"
+    b"li.card{display:flex;align-items:center;gap:.8rem}li.card div{flex:1 1 auto}"
+    b".tag{display:inline-block;font-size:.8rem;padding:.05rem .45rem;border-radius:1rem;"
+    b"background:#d9e8fb;color:#0b3f7a}"
+)
+
+
+class Out:
+    # The page being written. .buf is the body when done.
+    def __init__(self):
+        self.buf = bytearray()
+
+    def w(self, markup):
+        # trusted markup: bytes, or a str from this package (names, paths)
+        self.buf.extend(markup.encode() if isinstance(markup, str) else markup)
+
+    def text(self, value):
+        s = value if isinstance(value, str) else str(value)
+        if "&" in s or "<" in s or ">" in s or '"' in s or "'" in s:
+            s = (
+                s.replace("&", "&amp;")
+                .replace("<", "&lt;")
+                .replace(">", "&gt;")
+                .replace('"', "&quot;")
+                .replace("'", "&#39;")
+            )
+        self.buf.extend(s.encode())
+
+
+def duration(s):
+    # 45 s, 12 min, 3 h 5 min, 2 d 4 h
+    if s < 60:
+        return "%d s" % s
+    m = s // 60
+    if m < 60:
+        return "%d min" % m
+    h = m // 60
+    if h < 48:
+        return "%d h %d min" % (h, m % 60) if m % 60 else "%d h" % h
+    return "%d d %d h" % (h // 24, h % 24)
+
+
+_NAV = (("/", b"Status"), ("/sessions", b"Sessions"), ("/settings", b"Settings"))
+
+
+def head(o, title, device, here=None, csrf=None):
+    # Everything up to the page's own content. here: path of the current page (logged in).
+    o.w(b'<!doctype html><html lang="en"><head><meta charset="utf-8">')
+    o.w(b'<meta name="viewport" content="width=device-width,initial-scale=1">')
+    o.w(b"<title>")
+    o.text(title)
+    o.w(b" \xc2\xb7 ")
+    o.text(device)
+    o.w(b"</title><style>")
+    o.w(CSS)
+    o.w(b"</style></head><body><header><b>")
+    o.text(device)
+    o.w(b"</b>")
+    if here is not None:
+        o.w(b"<nav>")
+        for path, label in _NAV:
+            o.w(b'<a href="')
+            o.w(path)
+            o.w(b'" aria-current="page">' if path == here else b'">')
+            o.w(label)
+            o.w(b"</a>")
+        o.w(b'<form method="post" action="/logout">')
+        hidden(o, "csrf", csrf)
+        o.w(b"<button>Log out</button></form></nav>")
+    o.w(b"</header><main><h1>")
+    o.text(title)
+    o.w(b"</h1>")
+
+
+def foot(o):
+    o.w(b"</main></body></html>")
+
+
+def hidden(o, name, value):
+    o.w(b'<input type="hidden" name="')
+    o.w(name)
+    o.w(b'" value="')
+    o.text(value)
+    o.w(b'">')
+
+
+def message(o, text, ok=False):
+    if text:
+        o.w(b'<p class="msg ok" role="status">' if ok else b'<p class="msg" role="alert">')
+        o.text(text)
+        o.w(b"</p>")
+
+
+def field(o, name, label, value="", kind="text", error=None, extra=b""):
+    o.w(b'<label for="')
+    o.w(name)
+    o.w(b'">')
+    o.w(label)
+    o.w(b'</label><input id="')
+    o.w(name)
+    o.w(b'" name="')
+    o.w(name)
+    o.w(b'" type="')
+    o.w(kind)
+    o.w(b'"')
+    if value:
+        o.w(b' value="')
+        o.text(value)
+        o.w(b'"')
+    o.w(extra)
+    o.w(b">")
+    if error:
+        o.w(b'<div class="err">')
+        o.text(error)
+        o.w(b"</div>")
+
+
+# -- pages -----------------------------------------------------------------------------------
+def login(o, device, csrf, msg=None):
+    head(o, "Log in", device)
+    o.w(b'<form class="card" method="post" action="/login">')
+    message(o, msg)
+    field(
+        o,
+        "username",
+        b"User name",
+        "admin",
+        extra=b' autocomplete="username" autocapitalize="none" spellcheck="false" required',
+    )
+    field(
+        o,
+        "password",
+        b"Password",
+        kind="password",
+        extra=b' autocomplete="current-password" required autofocus',
+    )
+    hidden(o, "csrf", csrf)
+    o.w(b'<button class="wide">Log in</button></form>')
+    foot(o)
+
+
+def dashboard(o, device, csrf, rows):
+    # rows: (label bytes, value) pairs
+    head(o, "Status", device, "/", csrf)
+    o.w(b'<div class="card"><dl>')
+    for label, value in rows:
+        o.w(b"<dt>")
+        o.w(label)
+        o.w(b"</dt><dd>")
+        o.text(value)
+        o.w(b"</dd>")
+    o.w(b"</dl></div>")
+    foot(o)
+
+
+def sessions(o, device, csrf, ring, mine, msg=None):
+    # ring: the SessionRing (listed here, one view at a time); mine: the viewer's handle.
+    head(o, "Sessions", device, "/sessions", csrf)
+    message(o, msg, ok=True)
+    o.w(b'<p class="sub">')
+    o.text("%d of %d session slots in use" % (len(ring), ring.capacity))
+    o.w(b"</p><ul>")
+    for s in ring:
+        h = s.handle
+        o.w(b'<li class="card"><div><b>')
+        o.text(s.user)
+        o.w(b"</b>")
+        if h == mine:
+            o.w(b' <span class="tag">this session</span>')
+        if s.get("k"):
+            o.w(b' <span class="tag">API</span>')
+        o.w(b"<br><small>")
+        o.text(s.get("a") or "?")
+        o.w(b" \xc2\xb7 started ")
+        o.text(duration(s.age))
+        o.w(b" ago \xc2\xb7 idle ")
+        o.text(duration(s.idle))
+        o.w(b'</small></div><form method="post" action="/sessions/revoke">')
+        hidden(o, "csrf", csrf)
+        hidden(o, "handle", h)
+        o.w(b'<button class="del">')
+        o.w(b"Log out" if h == mine else b"Revoke")
+        o.w(b"</button></form></li>")
+    o.w(b"</ul>")
+    foot(o)
+
+
+def settings(o, device, csrf, values, errors=None, msg=None, pw_errors=None):
+    errors = errors or {}
+    pw_errors = pw_errors or {}
+    head(o, "Settings", device, "/settings", csrf)
+    message(o, msg, ok=True)
+    o.w(b'<form class="card" method="post" action="/settings"><h2>Device</h2>')
+    hidden(o, "csrf", csrf)
+    hidden(o, "form", "device")
+    field(o, "name", b"Device name", values["name"], error=errors.get("name"), extra=b" required")
+    field(
+        o, "wifi_ssid", b"Wi-Fi network (SSID)", values["wifi_ssid"], error=errors.get("wifi_ssid")
+    )
+    field(
+        o,
+        "wifi_password",
+        b"Wi-Fi password <small>(blank: keep)</small>",
+        kind="password",
+        error=errors.get("wifi_password"),
+        extra=b' autocomplete="off"',
+    )
+    field(
+        o,
+        "ap_password",
+        b"Access point password <small>(blank: keep)</small>",
+        kind="password",
+        error=errors.get("ap_password"),
+        extra=b' autocomplete="off"',
+    )
+    field(
+        o,
+        "idle_min",
+        b"Log out after idle (minutes)",
+        values["idle_min"],
+        "number",
+        errors.get("idle_s"),
+        b' min="1" max="1440" inputmode="numeric" required',
+    )
+    field(
+        o,
+        "absolute_min",
+        b"Log out after at most (minutes)",
+        values["absolute_min"],
+        "number",
+        errors.get("absolute_s"),
+        b' min="5" max="10080" inputmode="numeric" required',
+    )
+    o.w(b'<p class="sub">Wi-Fi changes apply at the next restart; timeouts at once.</p>')
+    o.w(b'<button class="wide">Save</button></form>')
+    o.w(b'<form class="card" method="post" action="/settings"><h2>Admin password</h2>')
+    hidden(o, "csrf", csrf)
+    hidden(o, "form", "password")
+    field(
+        o,
+        "current",
+        b"Current password",
+        kind="password",
+        error=pw_errors.get("current"),
+        extra=b' autocomplete="current-password" required',
+    )
+    field(
+        o,
+        "new",
+        b"New password",
+        kind="password",
+        error=pw_errors.get("new"),
+        extra=b' autocomplete="new-password" minlength="8" required',
+    )
+    field(
+        o,
+        "confirm",
+        b"New password again",
+        kind="password",
+        error=pw_errors.get("confirm"),
+        extra=b' autocomplete="new-password" required',
+    )
+    o.w(b'<p class="sub">Changing it logs out every other session.</p>')
+    o.w(b'<button class="wide">Change password</button></form>')
+    foot(o)
+
+
+def problem(o, device, title, text):
+    # A short page for 403 and friends
+    head(o, title, device)
+    o.w(b'<div class="card"><p>')
+    o.text(text)
+    o.w(b'</p><p><a href="/">Back to the admin page</a></p></div>')
+    foot(o)

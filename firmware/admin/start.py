@@ -1,0 +1,82 @@
+# Start-up: board profile, data folder, settings, admin password, network, then the admin page.
+# boot.py calls boot() (network up early); main.py calls run(), which boots first if needed.
+import gc
+
+import micropython  # noqa: F401 - on CPython the host shim's import completes time.ticks_*
+
+from . import board, net, store
+from .account import Account
+from .settings import Settings
+
+_booted = None
+
+
+def boot(log=print):
+    # (profile, settings, account) after bringing the network up; done once.
+    global _booted
+    if _booted is not None:
+        return _booted
+    prof = board.load(log=log)
+    folder = board.data_dir()
+    store.makedirs(folder)
+    st = Settings(folder, prof)
+    st.load(log)
+    it = prof["pbkdf2_iterations"]
+    if it <= 0:  # 0 in the profile: measure this chip (about 1 s per login)
+        from sessionring import auth
+
+        it = auth.iterations_for(1000)
+        log("sessionring: PBKDF2 iterations for this chip: %d" % it)
+    acct = Account(folder, it)
+    acct.setup(log)
+    _led(prof, 1)
+    net.up(prof, st, log=log)
+    _led(prof, 0)
+    _booted = (prof, st, acct)
+    gc.collect()
+    return _booted
+
+
+def _led(prof, on):
+    pin = prof["led_pin"]
+    if pin is None:
+        return
+    try:
+        from machine import Pin
+
+        Pin(pin, Pin.OUT).value(on)
+    except (ImportError, AttributeError, ValueError, TypeError, OSError):
+        pass
+
+
+def url(prof, host, port):
+    # The address to print: the Wi-Fi address when bound to every interface.
+    if host == "0.0.0.0":
+        host = net.STATE["ip"] or "0.0.0.0"
+    return "http://%s:%d/" % (host, port)
+
+
+def run(log=print):
+    import asyncio
+
+    from .app import Admin
+
+    prof, st, acct = boot(log)
+    admin = Admin(prof, st, acct, net.STATE)
+    host = board.host(prof)
+    port = board.port(prof)
+    gc.collect()
+
+    async def serve():
+        task = asyncio.create_task(admin.server.serve(host, port))
+        # print once the socket is bound (server.port is set then)
+        for _ in range(500):
+            if admin.server.port or task.done():
+                break
+            await asyncio.sleep(0.01)
+        if admin.server.port:
+            _led(prof, 1)
+            log("sessionring: admin page at %s" % url(prof, host, admin.server.port))
+        await task
+
+    asyncio.run(serve())

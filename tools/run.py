@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Run the device firmware on this machine: `make run` (MicroPython unix port) or
+`make run PY=cpython` (CPython through lib/hostshim), with the `unix` board profile.
+
+    python tools/run.py [--py micropython|cpython] [--port N] [--host H] [--data DIR]
+                        [--board boards/unix/board.json] [--heap 1024K]
+
+Port: `make run PORT=N` (PORT in the environment) wins, then SESSIONRING_PORT, then --port,
+then 8080. --port 0 binds a free port; the firmware prints the one it got:
+    sessionring: admin page at http://127.0.0.1:8080/
+The data folder (settings and the admin password hash) defaults to .run/ in the repository;
+on its first run the firmware prints the generated admin password once (or takes
+SESSIONRING_ADMIN_PASSWORD from the environment).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PORT = 8080
+
+
+def micropython_exe():
+    venv = ROOT / ".venv" / "bin" / "micropython"
+    if venv.exists():
+        return str(venv)
+    found = shutil.which("micropython")
+    if not found:
+        sys.exit("run: the MicroPython unix port is not installed (make setup, or tools/setup.sh)")
+    return found
+
+
+def pick_port(cli_port, environ):
+    # make passes --port $(or $(PORT),8080): an explicit PORT is in the environment too.
+    if environ.get("PORT"):
+        return cli_port if cli_port is not None else int(environ["PORT"])
+    if environ.get("SESSIONRING_PORT"):
+        return int(environ["SESSIONRING_PORT"])
+    return cli_port if cli_port is not None else DEFAULT_PORT
+
+
+def command(py, port, host=None, data=None, board=None, heap=None, environ=None):
+    """(argv, env) that run firmware/main.py under `py` with the given settings."""
+    env = dict(os.environ if environ is None else environ)
+    board = Path(board or env.get("SESSIONRING_BOARD") or ROOT / "boards" / "unix" / "board.json")
+    data = Path(data or env.get("SESSIONRING_DATA") or ROOT / ".run")
+    env["SESSIONRING_BOARD"] = str(board.resolve())
+    env["SESSIONRING_DATA"] = str(data.resolve())
+    env["SESSIONRING_PORT"] = str(port)
+    if host:
+        env["SESSIONRING_HOST"] = host
+    main = str(ROOT / "firmware" / "main.py")
+    if py == "micropython":
+        if heap is None:
+            heap = "%dK" % json.loads(board.read_text()).get("heap_kb", 1024)
+        env["MICROPYPATH"] = os.pathsep.join(
+            [".frozen", str(ROOT / "firmware"), str(ROOT / "lib")]
+        )
+        return [micropython_exe(), "-X", "heapsize=" + heap, main], env
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT / "firmware"), str(ROOT / "lib"), str(ROOT / "lib" / "hostshim")]
+    )
+    env["PYTHONUNBUFFERED"] = "1"
+    return [sys.executable, main], env
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--py", choices=("micropython", "cpython"), default="micropython")
+    ap.add_argument("--port", type=int, default=None)
+    ap.add_argument("--host", default=None, help="bind address (default: the profile's)")
+    ap.add_argument("--data", default=None, help="data folder (default: .run/)")
+    ap.add_argument("--board", default=None, help="board profile (default: boards/unix)")
+    ap.add_argument("--heap", default=None, help="MicroPython heap, e.g. 100K")
+    args = ap.parse_args(argv)
+    port = pick_port(args.port, os.environ)
+    argv, env = command(args.py, port, args.host, args.data, args.board, args.heap)
+    Path(env["SESSIONRING_DATA"]).mkdir(parents=True, exist_ok=True)
+    print("run: %s firmware/main.py, data in %s" % (args.py, env["SESSIONRING_DATA"]), flush=True)
+    os.chdir(ROOT)
+    # Replace this process: Ctrl-C and signals reach the firmware directly.
+    os.execve(argv[0], argv, env)
+
+
+if __name__ == "__main__":
+    main()
