@@ -1,0 +1,414 @@
+"""End-to-end: the firmware started as `make run` starts it (tools/run.py), under the
+MicroPython unix port and under CPython, driven over loopback HTTP for every route and every
+failure answer of the admin page."""
+
+import json
+import re
+
+import pytest
+from _firmware_proc import PASSWORD, Client, Firmware
+
+INTERPRETERS = ("micropython", "cpython")
+
+
+@pytest.fixture(params=INTERPRETERS)
+def interp(request):
+    return request.param
+
+
+def _start(interp, tmp_path, **kw):
+    return Firmware(interp, tmp_path, **kw).start()
+
+
+@pytest.fixture
+def fw(interp, tmp_path):
+    f = _start(interp, tmp_path, profile={"slots": 4})
+    yield f
+    f.stop()
+
+
+def _sid(c):
+    return c.cookies.get("sid")
+
+
+def _status(c, token=None):
+    h = {"Authorization": "Bearer " + token} if token else None
+    return c.get("/api/status", headers=h)
+
+
+# -- login, dashboard, logout ------------------------------------------------------------------
+def test_login_form(fw):
+    c = fw.client()
+    r = c.get("/login")
+    assert r.status == 200
+    assert r.header("Cache-Control") == "no-store"
+    assert r.header("Content-Type") == "text/html; charset=utf-8"
+    for name in ('name="username"', 'name="password"', 'type="hidden" name="csrf"'):
+        assert name in r.text
+    assert 'name="viewport"' in r.text
+    assert "frame-ancestors 'none'" in r.header("Content-Security-Policy")
+    assert r.header("X-Frame-Options") == "DENY"
+    (sc,) = r.all("Set-Cookie")  # the login form's CSRF cookie, never a session
+    assert sc.startswith("csrf=") and "HttpOnly" in sc and "SameSite=Strict" in sc
+    assert "sid" not in c.cookies
+    # the same visitor keeps its token (two tabs both work)
+    assert c.get("/login").csrf() == r.csrf() == c.cookies["csrf"]
+
+
+def test_login_dashboard_logout(fw):
+    c = fw.client()
+    r = c.login()
+    assert r.status == 303 and r.header("Location") == "/"
+    sc = [v for v in r.all("Set-Cookie") if v.startswith("sid=")]
+    assert len(sc) == 1
+    attrs = [a.strip() for a in sc[0].split(";")[1:]]
+    assert sorted(attrs) == ["HttpOnly", "Path=/", "SameSite=Strict"]  # no Max-Age, no Domain
+    token = _sid(c)
+    assert "csrf" not in c.cookies  # used up
+    d = c.get("/")
+    assert d.status == 200 and d.header("Cache-Control") == "no-store"
+    for text in ("sessionring-unix", "Uptime", "Free heap", "1 in use of 4", "host network"):
+        assert text in d.text, text
+    assert token not in d.text
+    csrf = d.csrf()
+    r = c.post("/logout", {"csrf": csrf})
+    assert r.status == 303 and r.header("Location") == "/login"
+    assert any(v.startswith("sid=;") and "Max-Age=0" in v for v in r.all("Set-Cookie"))
+    # the old cookie is dead on the server, not only in the browser
+    old = Client(fw.port)
+    old.cookies["sid"] = token
+    assert old.get("/").status == 303
+    assert old.get("/api/status").status == 401
+    assert old.post("/logout", {"csrf": csrf}).status == 303
+    assert _status(Client(fw.port), token).status == 401
+
+
+def test_not_logged_in(fw):
+    c = fw.client()
+    for path in ("/", "/sessions", "/settings"):
+        r = c.get(path)
+        assert r.status == 303 and r.header("Location") == "/login", path
+    for path in ("/sessions/revoke", "/settings", "/logout"):
+        r = c.post(path, {"csrf": "x"})
+        assert r.status == 303 and r.header("Location") == "/login", path
+    r = c.get("/api/status")
+    assert r.status == 401 and r.json() == {"error": "login required"}
+    assert r.header("WWW-Authenticate").startswith("Bearer")
+    bogus = Client(fw.port)
+    bogus.cookies["sid"] = "A" * 27
+    assert bogus.get("/").status == 303
+    assert _status(Client(fw.port), "garbage").status == 401
+
+
+def test_failed_login_is_one_generic_answer(fw):
+    c = fw.client()
+    csrf = c.get("/login").csrf()
+    bodies = set()
+    for user, pw in (("admin", "wrong"), ("root", PASSWORD), ("", "")):
+        r = c.post("/login", {"username": user, "password": pw, "csrf": csrf})
+        assert r.status == 401
+        assert "Wrong user name or password." in r.text
+        assert r.header("Cache-Control") == "no-store"
+        bodies.add(r.body)
+        assert "sid" not in c.cookies
+    assert len(bodies) == 1  # nothing tells a wrong name from a wrong password
+
+
+def test_session_fixation(fw):
+    # a cookie planted before login is never the session cookie after it: neither a made-up
+    # one nor a real session of the attacker's
+    c = fw.client()
+    c.cookies["sid"] = "AAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    assert c.login().status == 303
+    first = _sid(c)
+    assert first and first != "AAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    attacker = fw.client()
+    attacker.login()
+    planted = _sid(attacker)
+    victim = fw.client()
+    csrf = victim.get("/login").csrf()
+    victim.cookies["sid"] = planted
+    r = victim.post("/login", {"username": "admin", "password": PASSWORD, "csrf": csrf})
+    assert r.status == 303
+    assert _sid(victim) not in (planted, first)
+    assert _status(Client(fw.port), planted).status == 401  # the planted session ended
+    assert _status(Client(fw.port), _sid(victim)).status == 200
+    assert _status(Client(fw.port), first).status == 200
+
+
+def test_csrf_and_origin_checks(fw):
+    c = fw.client()
+    csrf = c.get("/login").csrf()
+    form = {"username": "admin", "password": PASSWORD, "csrf": csrf}
+    assert c.post("/login", dict(form, csrf="")).status == 403
+    assert c.post("/login", dict(form, csrf=csrf[:-1] + "x")).status == 403
+    assert c.post("/login", form, headers={"Origin": "http://evil.example"}).status == 403
+    assert c.post("/login", form, headers={"Origin": "null"}).status == 403
+    assert c.post("/login", form, origin=False).status == 403  # neither Origin nor Referer
+    stranger = Client(fw.port)  # the right field but not the cookie it pairs with
+    assert stranger.post("/login", form).status == 403
+    assert "sid" not in c.cookies
+    # a same-origin Referer stands in for a missing Origin
+    r = c.post("/login", form, origin=False, headers={"Referer": c.origin + "/login"})
+    assert r.status == 303
+    token = _sid(c)
+    csrf = c.page_csrf("/settings")
+    name = {"form": "device", "name": "Evil", "wifi_ssid": "", "idle_min": "15"}
+    name["absolute_min"] = "720"
+    for bad in (
+        {"csrf": ""},
+        {"csrf": "x" * 32},
+        {"headers": {"Origin": "http://127.0.0.1:1"}},
+        {"headers": {"Origin": None, "Referer": "http://evil.example/"}},
+    ):
+        fields = dict(name, csrf=bad.get("csrf", csrf))
+        r = c.post("/settings", fields, headers=bad.get("headers"))
+        assert r.status == 403, bad
+        assert "Forbidden" in r.text
+    assert "Evil" not in c.get("/settings").text
+    assert c.post("/sessions/revoke", {"csrf": "nope", "handle": "0.1"}).status == 403
+    assert c.post("/logout", {"csrf": "nope"}).status == 403
+    assert c.post("/logout", {"csrf": csrf}, headers={"Origin": "http://x"}).status == 403
+    assert _status(Client(fw.port), token).status == 200  # still logged in
+    # another session's token is no good either
+    other = Client(fw.port)
+    other.login()
+    assert c.post("/logout", {"csrf": other.page_csrf()}).status == 403
+    # and nothing changes state on GET
+    for path in ("/logout", "/sessions/revoke", "/api/login", "/api/logout"):
+        r = c.get(path)
+        assert r.status == 405 and "POST" in r.header("Allow"), path
+    assert _status(Client(fw.port), token).status == 200
+
+
+def test_routes_and_server_answers(fw):
+    c = fw.client()
+    assert c.get("/nope").status == 404
+    r = c.request("PUT", "/login", body="x", headers={"Content-Length": "1"})
+    assert r.status == 405
+    assert set(r.header("Allow").replace(" ", "").split(",")) >= {"GET", "POST"}
+    r = c.request("HEAD", "/login")
+    assert r.status == 200 and r.body == b""
+    r = c.post_json("/api/login", "{not json")
+    assert r.status == 400
+
+
+# -- sessions --------------------------------------------------------------------------------
+def test_sessions_list_and_revoke(fw):
+    a, b = fw.client(), fw.client()
+    assert a.login().status == 303 and b.login().status == 303
+    bearer = Client(fw.port).api_token()
+    page = a.get("/sessions")
+    assert page.status == 200 and page.header("Cache-Control") == "no-store"
+    text = page.text
+    assert "3 of 4 session slots in use" in text
+    assert text.count("this session") == 1
+    assert "127.0.0.1" in text and ">API<" in text
+    for secret in (_sid(a), _sid(b), bearer):
+        assert secret not in text  # public handles only, never tokens
+    handles = re.findall(r'name="handle" value="(\d+\.\d+)"', text)
+    assert len(handles) == 3
+    mine = _status(a).json()["session"]["handle"]
+    theirs = _status(b).json()["session"]["handle"]
+    assert mine in handles and theirs in handles
+    r = a.post("/sessions/revoke", {"csrf": page.csrf(), "handle": theirs})
+    assert r.status == 303 and r.header("Location") == "/sessions?m=revoked"
+    assert b.get("/").status == 303
+    assert "Session revoked." in a.get("/sessions?m=revoked").text
+    assert "Session revoked." not in a.get("/sessions").text
+    # the same handle again, or one never issued: already gone
+    for h in (theirs, "99.1", "x", ""):
+        r = a.post("/sessions/revoke", {"csrf": page.csrf(), "handle": h})
+        assert r.header("Location") == "/sessions?m=gone", h
+    assert _status(Client(fw.port), bearer).status == 200
+    # revoking one's own session logs out
+    r = a.post("/sessions/revoke", {"csrf": page.csrf(), "handle": mine})
+    assert r.status == 303 and r.header("Location") == "/login"
+    assert "sid" not in a.cookies
+    assert a.get("/").status == 303
+
+
+def test_full_ring_refuses_logins_and_keeps_sessions(fw):
+    tokens = [Client(fw.port).api_token() for _ in range(4)]
+    # not logged in: forms, failed logins and junk cookies take no slot
+    for _ in range(10):
+        v = Client(fw.port)
+        v.cookies["sid"] = "B" * 27
+        assert v.get("/login").status == 200
+    v = Client(fw.port)
+    csrf = v.get("/login").csrf()
+    assert v.post("/login", {"username": "admin", "password": "x", "csrf": csrf}).status == 401
+    for t in tokens:
+        assert _status(Client(fw.port), t).status == 200
+    # a right password with no slot free: 503 with a short message, nobody evicted
+    r = v.post("/login", {"username": "admin", "password": PASSWORD, "csrf": csrf})
+    assert r.status == 503
+    assert "All 4 session slots are in use" in r.text
+    assert "sid" not in v.cookies
+    r = Client(fw.port).post_json("/api/login", {"username": "admin", "password": PASSWORD})
+    assert r.status == 503 and "slots" in r.json()["error"]
+    for t in tokens:
+        assert _status(Client(fw.port), t).status == 200
+    # one script logs out: the browser gets in
+    r = Client(fw.port).request(
+        "POST",
+        "/api/logout",
+        headers={"Authorization": "Bearer " + tokens[0], "Content-Length": "0"},
+    )
+    assert r.status == 200 and r.json() == {"ok": True}
+    assert v.login().status == 303
+    assert _status(Client(fw.port), tokens[0]).status == 401
+
+
+# -- throttling --------------------------------------------------------------------------------
+def test_login_throttle(interp, tmp_path):
+    # login_base_s 60: the first wait outlasts the test on any machine, without sleeping
+    f = _start(interp, tmp_path, profile={"login_base_s": 60, "login_max_s": 600})
+    try:
+        c = f.client()
+        csrf = c.get("/login").csrf()
+        wrong = {"username": "admin", "password": "wrong", "csrf": csrf}
+        for _ in range(4):  # three free failures, the fourth starts the wait
+            assert c.post("/login", wrong).status == 401
+        right = dict(wrong, password=PASSWORD)
+        r = c.post("/login", right)  # refused before the password is even hashed
+        assert r.status == 429
+        assert 1 <= int(r.header("Retry-After")) <= 60
+        assert "Too many failed attempts" in r.text and "sid" not in c.cookies
+        # the account is throttled whatever the user name, and through the API too
+        assert c.post("/login", dict(right, username="other")).status == 429
+        r = Client(f.port).post_json("/api/login", {"username": "admin", "password": PASSWORD})
+        assert r.status == 429 and int(r.header("Retry-After")) >= 1
+        assert r.header("Content-Type") == "application/json"
+    finally:
+        f.stop()
+
+
+# -- settings ------------------------------------------------------------------------------------
+def _device_form(csrf, **kw):
+    form = {
+        "csrf": csrf,
+        "form": "device",
+        "name": "Living room",
+        "wifi_ssid": "home",
+        "wifi_password": "",
+        "ap_password": "",
+        "idle_min": "15",
+        "absolute_min": "720",
+    }
+    form.update(kw)
+    return form
+
+
+def test_settings_apply_at_once_and_survive_a_restart(fw):
+    c = fw.client()
+    c.login()
+    page = c.get("/settings")
+    assert page.status == 200 and page.header("Cache-Control") == "no-store"
+    assert 'value="15"' in page.text and 'value="720"' in page.text
+    csrf = page.csrf()
+    form = _device_form(csrf, name="<b>Hall</b> & 'co'", wifi_password="wifisecret", idle_min="5")
+    r = c.post("/settings", form)
+    assert r.status == 303 and r.header("Location") == "/settings?m=saved"
+    page = c.get("/settings?m=saved")
+    assert "Settings saved." in page.text
+    assert "&lt;b&gt;Hall&lt;/b&gt; &amp; &#39;co&#39;" in page.text
+    assert "<b>Hall</b>" not in page.text
+    assert "wifisecret" not in page.text  # passwords are never sent back
+    st = _status(c).json()
+    assert st["idle_s"] == 300 and st["absolute_s"] == 43200
+    assert 0 < st["session"]["expires_in"] <= 300  # applied to the ring at once
+    saved = json.loads((fw.data / "settings.json").read_text())
+    assert saved["name"] == "<b>Hall</b> & 'co'" and saved["wifi_password"] == "wifisecret"
+    fw.restart()
+    c = fw.client()
+    assert c.login().status == 303
+    st = _status(c).json()
+    assert st["device"] == "<b>Hall</b> & 'co'" and st["idle_s"] == 300
+    assert "&lt;b&gt;Hall" in c.get("/").text
+
+
+def test_settings_validation(fw):
+    c = fw.client()
+    c.login()
+    csrf = c.page_csrf("/settings")
+    before = (fw.data / "settings.json").read_bytes()
+    for bad, why in (
+        ({"name": ""}, "1 to 32 characters"),
+        ({"idle_min": "0"}, "1 minute to 24 hours"),
+        ({"idle_min": "ten"}, "a whole number of minutes"),
+        ({"absolute_min": "1"}, "5 minutes to 7 days"),
+        ({"idle_min": "600", "absolute_min": "60"}, "at least the idle timeout"),
+        ({"wifi_password": "short"}, "8 to 63 characters"),
+        ({"wifi_ssid": "s" * 33}, "at most 32 characters"),
+    ):
+        r = c.post("/settings", _device_form(csrf, **bad))
+        assert r.status == 400, bad
+        assert why in r.text, bad
+    assert (fw.data / "settings.json").read_bytes() == before
+    assert c.post("/settings", {"csrf": csrf, "form": "other"}).status == 400
+
+
+def test_password_change_ends_other_sessions(fw):
+    a, b = fw.client(), fw.client()
+    a.login()
+    b.login()
+    bearer = Client(fw.port).api_token()
+    csrf = a.page_csrf("/settings")
+    change = {"csrf": csrf, "form": "password", "current": PASSWORD, "new": "n3w password"}
+    for bad, field_text in (
+        ({"current": "wrong"}, "Wrong password."),
+        ({"new": "short"}, "8 to 128 characters"),
+        ({"confirm": "something else"}, "The two new passwords differ."),
+    ):
+        fields = dict(change, confirm="n3w password")
+        fields.update(bad)
+        r = a.post("/settings", fields)
+        assert r.status == 400 and field_text in r.text, bad
+    assert b.get("/").status == 200  # nothing happened yet
+    old_sid = _sid(a)
+    r = a.post("/settings", dict(change, confirm="n3w password"))
+    assert r.status == 303 and r.header("Location") == "/settings?m=password"
+    assert _sid(a) != old_sid  # a new token for the session that changed it
+    assert _status(Client(fw.port), old_sid).status == 401
+    assert "Password changed" in a.get("/settings?m=password").text
+    assert b.get("/").status == 303  # every other session is gone
+    assert _status(Client(fw.port), bearer).status == 401
+    assert Client(fw.port).login().status == 401
+    assert Client(fw.port).login("n3w password").status == 303
+    auth = (fw.data / "auth.json").read_text()
+    assert "n3w password" not in auth and auth.count("pbkdf2-sha256$1000$") == 1
+    fw.restart()
+    assert Client(fw.port).login("n3w password").status == 303
+
+
+# -- JSON API ----------------------------------------------------------------------------------
+def test_api(fw):
+    c = Client(fw.port)
+    creds = {"username": "admin", "password": PASSWORD}
+    r = c.post_json("/api/login", creds)
+    assert r.status == 200 and r.header("Cache-Control") == "no-store"
+    body = r.json()
+    assert set(body) == {"token", "expires_in"}
+    assert body["expires_in"] == 900 and len(body["token"]) == 27
+    assert r.all("Set-Cookie") == []  # scripts get a token, not a cookie
+    st = _status(c, body["token"])
+    assert st.status == 200 and st.header("Cache-Control") == "no-store"
+    s = st.json()
+    assert s["device"] == "sessionring-unix" and s["sessions"] == {"live": 1, "capacity": 4}
+    assert s["network"]["mode"] == "host" and s["session"]["user"] == "admin"
+    assert isinstance(s["uptime_s"], int) and isinstance(s["mem_free"], (int, type(None)))
+    assert c.post_json("/api/login", dict(creds, password="x")).status == 401
+    assert c.post_json("/api/login", {"username": "admin"}).status == 400
+    assert c.post_json("/api/login", [1, 2]).status == 400
+    r = c.request("POST", "/api/login", json.dumps(creds), {"Content-Type": "text/plain"})
+    assert r.status == 415
+    r = c.post_json("/api/login", creds, headers={"Origin": "http://evil.example"})
+    assert r.status == 403
+    r = c.request(
+        "POST", "/api/logout", headers={"Authorization": "Bearer " + body["token"]}, body=""
+    )
+    assert r.status == 200
+    assert _status(c, body["token"]).status == 401
+    r = c.request("POST", "/api/logout", headers={"Authorization": "Bearer x"}, body="")
+    assert r.status == 401
