@@ -1,0 +1,414 @@
+# One HTTP request, parsed in place from its connection's buffer. The server keeps one Request
+# per connection and reuses it for every request on that connection, so a handler must not keep
+# `req` (or req.session) after it returns.
+#
+# The head is scanned once with bytearray.find (C speed): the request line, then each header
+# line, noting only where the few headers the server needs start and end. Everything else
+# (headers dict, query, form, cookies, client address) is decoded on first use.
+import json
+
+from micropython import const
+
+from . import cookie
+
+_CR = const(13)
+_LF = const(10)
+_SP = const(32)
+_HT = const(9)
+
+_METHODS = (b"GET", b"POST", b"HEAD", b"PUT", b"DELETE", b"PATCH", b"OPTIONS")
+_NAMES = {m: m.decode() for m in _METHODS}  # str names, made once
+NEED_BODY = ("POST", "PUT", "PATCH")  # no Content-Length on these: 411
+
+# token characters of a method name (RFC 9110 tchar), for 400 vs 501
+_TCHAR = b"!#$%&'*+-.^_`|~"
+
+
+def _is_token(buf, s, e):
+    if s >= e:
+        return False
+    for i in range(s, e):
+        c = buf[i]
+        if not (48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122 or c in _TCHAR):
+            return False
+    return True
+
+
+def _name_is(buf, p, low):
+    # Header name at buf[p:] equals `low` (lower-case bytes of the same length), ignoring case.
+    for i in range(len(low)):
+        if buf[p + i] | 0x20 != low[i]:
+            return False
+    return True
+
+
+def _hex(c):
+    if 48 <= c <= 57:
+        return c - 48
+    c |= 0x20
+    if 97 <= c <= 102:
+        return c - 87
+    return -1
+
+
+def unquote(b, plus=True):
+    # Percent-decode bytes (and "+" as space in forms and queries) to str. A bad escape is kept
+    # as it is; bytes that are not UTF-8 raise UnicodeError.
+    if b.find(b"%") < 0 and (not plus or b.find(b"+") < 0):
+        return bytes(b).decode()
+    out = bytearray()
+    i = 0
+    n = len(b)
+    while i < n:
+        c = b[i]
+        if c == 0x25 and i + 2 < n and _hex(b[i + 1]) >= 0 and _hex(b[i + 2]) >= 0:
+            out.append(_hex(b[i + 1]) * 16 + _hex(b[i + 2]))
+            i += 3
+            continue
+        out.append(32 if c == 0x2B and plus else c)
+        i += 1
+    return bytes(out).decode()
+
+
+def parse_qs(b):
+    # "a=1&b=two" (bytes) -> {"a": "1", "b": "two"}; the first of repeated names wins; pairs
+    # that are not UTF-8 are skipped.
+    out = {}
+    for part in bytes(b).split(b"&"):
+        if not part:
+            continue
+        k, _, v = part.partition(b"=")
+        try:
+            k = unquote(k)
+            if k not in out:
+                out[k] = unquote(v)
+        except UnicodeError:
+            pass
+    return out
+
+
+class Request:
+    def __init__(self, server, buf, view):
+        self._srv = server
+        self._buf = buf
+        self._view = view  # this connection's reusable session view (or None)
+        self._mv = memoryview(buf)
+        self._p = None  # the head parser (a generator), made on first use
+        self.client_raw = None
+        self.reset()
+
+    def reset(self):
+        self.method = ""
+        self.path = ""
+        self.body = b""
+        self.json = None
+        self.session = None
+        self.minor = 1  # HTTP/1.minor
+        self.keep = True
+        self.length = -1  # Content-Length, -1 when absent
+        self.head_end = 0  # offset of the blank line ending the head
+        self.expect = False  # Expect: 100-continue
+        self._qs = -1  # query string start..end in the buffer (-1: none)
+        self._qe = -1
+        self._ck = -1  # Cookie value start..end
+        self._cke = -1
+        self._au = -1  # Authorization value start..end
+        self._aue = -1
+        self._ct = -1  # Content-Type value start..end
+        self._cte = -1
+        self._q = None
+        self._f = None
+        self._h = None
+        self._c = None
+        self._cookies_out = None  # Set-Cookie values the session helpers added
+
+    # -- head parsing ------------------------------------------------------------------------
+    def parse(self, end):
+        # Parse buf[:end + 4] (end = offset of the blank line). Returns 0 or an error status.
+        p = self._p
+        if p is None:
+            p = self._p = self._parser()
+            next(p)
+        return p.send(end)
+
+    def _parser(self):
+        # A generator that lives as long as the connection slot: send it `end`, it answers 0
+        # or an error status. On MicroPython a function with this many locals would allocate
+        # its frame on the heap at every call; a generator's frame is allocated once.
+        buf = self._buf
+        srv = self._srv
+        st = 0
+        while True:
+            end = yield st
+            try:
+                # request line: METHOD SP target SP HTTP/1.x
+                rl = buf.find(b"\r\n", 0, end + 2)
+                sp = buf.find(b" ", 0, rl)
+                sp2 = buf.rfind(b" ", sp + 1, rl)
+                self.method = None
+                for m in _METHODS:
+                    if len(m) == sp and buf.startswith(m):
+                        self.method = _NAMES[m]
+                        break
+                if rl > srv.MAX_REQUEST_LINE:
+                    st = 414
+                elif self.method is None:
+                    st = 501 if sp > 0 and _is_token(buf, 0, sp) else 400
+                elif sp2 <= sp + 1 or rl - sp2 != 9 or not buf.startswith(b"HTTP/", sp2 + 1):
+                    st = 400
+                elif buf[sp2 + 7] != 0x2E or not 48 <= buf[sp2 + 8] <= 57:
+                    st = 400
+                elif buf[sp2 + 6] != 49:  # only HTTP/1.x
+                    st = 505 if 48 <= buf[sp2 + 6] <= 57 else 400
+                if st:
+                    continue
+                self.minor = buf[sp2 + 8] - 48
+                # target: origin-form "/path?query"; absolute-form "http://host/path" is
+                # reduced to it; "*" only for OPTIONS
+                ts = sp + 1
+                if buf[ts] != 0x2F:
+                    if buf.startswith(b"http://", ts) or buf.startswith(b"https://", ts):
+                        ts = buf.find(b"/", buf.find(b"//", ts) + 2, sp2)
+                    elif not (buf[ts] == 0x2A and sp2 == ts + 1 and self.method == "OPTIONS"):
+                        ts = -1
+                    if ts < 0:
+                        st = 400
+                        continue
+                for i in range(ts, sp2):
+                    if buf[i] <= _SP or buf[i] == 0x7F:
+                        st = 400
+                if st:
+                    continue
+                q = buf.find(b"?", ts, sp2)
+                if q >= 0:
+                    self._qs = q + 1
+                    self._qe = sp2
+                    sp2 = q
+                if buf.find(b"%", ts, sp2) < 0:
+                    self.path = buf[ts:sp2].decode()
+                else:
+                    self.path = unquote(buf[ts:sp2], False)
+                # header lines; a bare CR or LF anywhere in the head is refused (smuggling)
+                n = 0
+                hosts = 0
+                keep = self.minor >= 1
+                lim = end + 2
+                pos = buf.find(b"\r\n", 0, lim) + 2
+                while pos < lim:
+                    e = buf.find(b"\r\n", pos, lim)
+                    n += 1
+                    c = buf.find(b":", pos, e)
+                    if n > srv.MAX_HEADERS:
+                        st = 431
+                    elif c <= pos or buf[pos] == _SP or buf[pos] == _HT:
+                        st = 400
+                    elif buf[c - 1] == _SP or buf[c - 1] == _HT:
+                        st = 400
+                    if st:
+                        break
+                    vs = c + 1
+                    while vs < e and (buf[vs] == _SP or buf[vs] == _HT):
+                        vs += 1
+                    ve = e
+                    while ve > vs and (buf[ve - 1] == _SP or buf[ve - 1] == _HT):
+                        ve -= 1
+                    k = c - pos
+                    f = buf[pos] | 0x20
+                    pos = e + 2
+                    if k == 4 and f == 0x68 and _name_is(buf, c - k, b"host"):
+                        hosts += 1
+                    elif f == 0x63 and k == 6 and _name_is(buf, c - k, b"cookie"):
+                        if self._ck < 0:
+                            self._ck = vs
+                            self._cke = ve
+                    elif f == 0x61 and k == 13 and _name_is(buf, c - k, b"authorization"):
+                        self._au = vs
+                        self._aue = ve
+                    elif f == 0x63 and k == 14 and _name_is(buf, c - k, b"content-length"):
+                        if ve == vs or ve - vs > 9:
+                            st = 400 if ve == vs else 413
+                            break
+                        v = 0
+                        for i in range(vs, ve):
+                            d = buf[i] - 48
+                            if not 0 <= d <= 9:
+                                st = 400
+                            v = v * 10 + d
+                        if st or 0 <= self.length != v:
+                            st = 400
+                            break
+                        self.length = v
+                    elif f == 0x63 and k == 12 and _name_is(buf, c - k, b"content-type"):
+                        self._ct = vs
+                        self._cte = ve
+                    elif f == 0x63 and k == 10 and _name_is(buf, c - k, b"connection"):
+                        for t in bytes(buf[vs:ve]).lower().split(b","):
+                            t = t.strip()
+                            if t == b"close":
+                                keep = False
+                                break
+                            if t == b"keep-alive":
+                                keep = True
+                    elif f == 0x74 and k == 17 and _name_is(buf, c - k, b"transfer-encoding"):
+                        st = 501
+                        break
+                    elif f == 0x65 and k == 6 and _name_is(buf, c - k, b"expect"):
+                        if bytes(buf[vs:ve]).lower() != b"100-continue":
+                            st = 417
+                            break
+                        self.expect = True
+                if st:
+                    continue
+                if buf.count(b"\n", 0, end) != n or buf.count(b"\r", 0, end) != n:
+                    st = 400
+                elif hosts > 1 or self.minor >= 1 and hosts != 1:
+                    st = 400
+                elif self.length < 0 and self.method in NEED_BODY:
+                    st = 411
+                else:
+                    self.keep = keep
+            except MemoryError:
+                st = 503
+            except Exception:  # noqa: BLE001 - a head that cannot be read is a bad request
+                st = 400
+
+    # -- what handlers read ---------------------------------------------------------------------
+    def _text(self, s, e):
+        return self._buf[s:e].decode() if s >= 0 else None
+
+    def header_bytes(self, s, e):
+        return memoryview(self._buf)[s:e]
+
+    def content_type(self):
+        # Media type in lower case without parameters, "" when absent.
+        if self._ct < 0:
+            return ""
+        t = self._text(self._ct, self._cte)
+        return t.split(";")[0].strip().lower()
+
+    @property
+    def query(self):
+        if self._q is None:
+            self._q = parse_qs(self._buf[self._qs : self._qe]) if self._qs >= 0 else {}
+        return self._q
+
+    @property
+    def form(self):
+        if self._f is None:
+            f = {}
+            if self.body and self.content_type() == "application/x-www-form-urlencoded":
+                f = parse_qs(self.body)
+            self._f = f
+        return self._f
+
+    @property
+    def headers(self):
+        # lower-case names -> values; repeated headers joined with ", " ("; " for cookie)
+        if self._h is None:
+            h = {}
+            buf = self._buf
+            end = self.head_end
+            pos = buf.find(b"\r\n", 0, end + 2) + 2
+            while pos < end + 2:
+                e = buf.find(b"\r\n", pos, end + 2)
+                c = buf.find(b":", pos, e)
+                try:
+                    k = bytes(buf[pos:c]).decode().lower()
+                    v = bytes(buf[c + 1 : e]).decode().strip()
+                except UnicodeError:
+                    k = None
+                if k:
+                    h[k] = h[k] + ("; " if k == "cookie" else ", ") + v if k in h else v
+                pos = e + 2
+            self._h = h
+        return self._h
+
+    @property
+    def cookies(self):
+        if self._c is None:
+            self._c = cookie.parse(self._buf[self._ck : self._cke]) if self._ck >= 0 else {}
+        return self._c
+
+    @property
+    def client_addr(self):
+        a = self.client_raw
+        if isinstance(a, tuple):
+            return a[0]
+        try:  # MicroPython unix port: a raw sockaddr
+            import socket
+
+            f = socket.sockaddr(a)
+            return socket.inet_ntop(f[0], f[1])
+        except Exception:  # noqa: BLE001 - an address we cannot read is not an error
+            return ""
+
+    def decode_json(self):
+        # Called by the server before the handler: False when the body is not valid JSON.
+        if self.body and self.content_type() == "application/json":
+            try:
+                self.json = json.loads(self.body)
+            except ValueError:
+                return False
+        return True
+
+    # -- session binding ----------------------------------------------------------------------
+    def find_session(self):
+        # The session named by the cookie, else "Authorization: Bearer", else the token
+        # parameter (when the app enabled one); touched as used now. None when not logged in.
+        srv = self._srv
+        ring = srv.ring
+        tok = None
+        if self._ck >= 0:
+            tok = cookie.get(self._mv[self._ck : self._cke], srv.cookie_name)
+        if tok is None and self._au >= 0 and srv.BEARER:
+            s = self._au
+            if self._aue - s > 7 and _name_is(self._buf, s, b"bearer "):
+                tok = self._text(s + 7, self._aue).strip()
+        if tok is None and srv.TOKEN_PARAM:
+            tok = self.query.get(srv.TOKEN_PARAM)
+            if tok is None and self.method == "POST":
+                tok = self.form.get(srv.TOKEN_PARAM)
+        if tok:
+            s = ring.get(tok, self._view)
+            if s is not None:
+                ring.touch(s)
+                self.session = s
+        return self.session
+
+    def _set_cookie(self, value):
+        if self._cookies_out is None:
+            self._cookies_out = []
+        self._cookies_out.append(value)
+
+    def start_session(self, user, role=1):
+        # A new session (new token: no fixation) for user; the one the request came with, if
+        # any, is revoked first. Sets the cookie. Raises ring.RingFull (503 if not caught).
+        srv = self._srv
+        if srv.ring is None:
+            raise ValueError("the server has no session ring")
+        if self.session is not None:
+            srv.ring.revoke(self.session)
+            self.session = None
+        s = srv.ring.create(user, role)
+        self.session = s
+        self._set_cookie(cookie.build(srv.cookie_name, s.token, secure=srv.SECURE))
+        return s
+
+    def end_session(self):
+        # Revoke the current session (if any) and clear the cookie.
+        srv = self._srv
+        if self.session is not None:
+            srv.ring.revoke(self.session)
+            self.session = None
+        self._set_cookie(cookie.clear(srv.cookie_name, secure=srv.SECURE))
+
+    def rotate_session(self):
+        # A new token for the current session (same user, role and data); re-sets the cookie.
+        srv = self._srv
+        if self.session is None:
+            from .ring import SessionEnded
+
+            raise SessionEnded("no session to rotate")
+        s = srv.ring.rotate(self.session)
+        self._set_cookie(cookie.build(srv.cookie_name, s.token, secure=srv.SECURE))
+        return s
