@@ -1,0 +1,1 @@
+# The virtual board: bridge.py (host side, CPython) and board.py (runs in the unix port).
