@@ -1,0 +1,8 @@
+# A MicroPython for ESP32 with sessionring frozen in (the library and the admin app as bytecode
+# in flash: no .mpy files to copy, less heap used at import). Build it from a MicroPython
+# checkout (docs/deploy.md, "Freeze into a custom MicroPython"):
+#   make -C ports/esp32 BOARD=ESP32_GENERIC FROZEN_MANIFEST=<repo>/boards/esp32/manifest.py
+# then flash it and run: python tools/deploy.py --board esp32 --port PORT --frozen
+# ruff: noqa: F821 - include() is given by manifestfile.py
+include("$(PORT_DIR)/boards/manifest.py")  # what the stock image freezes (asyncio and more)
+include("../../firmware")  # the admin app and, through it, the library

@@ -1,0 +1,19 @@
+# Freeze manifest of the sessionring library (MicroPython's manifestfile.py conventions).
+# A board manifest takes it with include("<repo>/lib/sessionring"); every module of the package
+# is frozen as sessionring.<name>, except this file. The version follows
+# sessionring.__version__ (python tools/deploy.py --write-packages keeps them in step).
+# ruff: noqa: F821 - metadata() and package() are given by manifestfile.py
+import os
+
+metadata(
+    description="Web sessions for MicroPython boards: session ring, tokens, HTTP/1.1 server.",
+    version="0.1.0",
+    license="MIT",
+)
+
+# manifestfile.py runs a manifest with its own folder as the current directory.
+package(
+    "sessionring",
+    files=sorted(f for f in os.listdir(".") if f.endswith(".py") and f != "manifest.py"),
+    base_path="..",
+)
