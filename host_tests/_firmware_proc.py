@@ -34,13 +34,14 @@ def clean_env(**extra):
 class Firmware:
     """One firmware process on a free loopback port with its own data folder."""
 
-    def __init__(self, interp, folder, profile=None, password=PASSWORD, heap=None):
+    def __init__(self, interp, folder, profile=None, password=PASSWORD, heap=None, fast=True):
         self.interp = interp
         self.folder = Path(folder)
         self.data = self.folder / "data"
         self.board = self.folder / "board.json"
         prof = json.loads((ROOT / "boards" / "unix" / "board.json").read_text())
-        prof.update(FAST)
+        if fast:
+            prof.update(FAST)
         prof.update(profile or {})
         self.board.write_text(json.dumps(prof))
         self.profile = prof
@@ -98,6 +99,15 @@ class Firmware:
 
     @property
     def output(self):
+        # every line so far, including those nobody waited for
+        while self._q is not None:
+            try:
+                line = self._q.get_nowait()
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            self.lines.append(line)
         return "\n".join(self.lines)
 
     def stop(self, sig=signal.SIGTERM):

@@ -49,6 +49,15 @@ def _led(prof, on):
         pass
 
 
+def _report(req, exc):
+    # A handler failed (the server answered 500 or 503 and carries on): say so on the console.
+    print("sessionring: %s %s failed: %r" % (req.method, req.path, exc))
+    import sys
+
+    if hasattr(sys, "print_exception"):
+        sys.print_exception(exc)
+
+
 def url(prof, host, port):
     # The address to print: the Wi-Fi address when bound to every interface.
     if host == "0.0.0.0":
@@ -63,6 +72,7 @@ def run(log=print):
 
     prof, st, acct = boot(log)
     admin = Admin(prof, st, acct, net.STATE)
+    admin.server.on_error = _report
     host = board.host(prof)
     port = board.port(prof)
     gc.collect()

@@ -1,0 +1,124 @@
+"""The admin page in a real browser (headless Chromium, JavaScript off, a phone's viewport),
+against the firmware as `make run` starts it, on the MicroPython unix port. Saves a screenshot
+of each page to docs/screenshots/."""
+
+import re
+
+import pytest
+from _firmware_proc import PASSWORD, ROOT, Firmware
+
+pytestmark = pytest.mark.browser
+
+SHOTS = ROOT / "docs" / "screenshots"
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "java_script_enabled": False,  # every page works without it
+}
+TIMEOUT_MS = 15000
+
+
+@pytest.fixture
+def fw(tmp_path):
+    f = Firmware("micropython", tmp_path, fast=False).start()  # the real unix profile
+    yield f
+    f.stop()
+
+
+def _phone(browser):
+    ctx = browser.new_context(**PHONE)
+    ctx.set_default_timeout(TIMEOUT_MS)
+    return ctx, ctx.new_page()
+
+
+def _login(page, url, password=PASSWORD):
+    page.goto(url + "/login")
+    page.fill("#username", "admin")
+    page.fill("#password", password)
+    page.click("button.wide")
+    page.wait_for_url(url + "/")
+
+
+def _shot(page, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / (name + ".png")), full_page=True)
+
+
+def test_admin_tour(browser, fw):
+    url = fw.url
+    a_ctx, a = _phone(browser)
+    b_ctx, b = _phone(browser)
+    try:
+        # log in (a wrong password first: one generic message)
+        a.goto(url + "/")
+        assert a.url == url + "/login"
+        a.fill("#password", "not it")
+        a.click("button.wide")
+        assert a.locator("p.msg").inner_text() == "Wrong user name or password."
+        a.goto(url + "/login")
+        _shot(a, "login")
+        _login(a, url)
+        assert a.locator("h1").inner_text() == "Status"
+        assert a.locator("dd", has_text="in use of 16").count() == 1
+        _shot(a, "dashboard")
+
+        # a second browser; the first one sees it and revokes it
+        _login(b, url)
+        a.goto(url + "/sessions")
+        cards = a.locator("li.card")
+        assert cards.count() == 2
+        assert a.locator("li.card", has_text="this session").count() == 1
+        _shot(a, "sessions")
+        a.locator("li.card", has_not_text="this session").locator("button").click()
+        assert a.locator("p.msg").inner_text() == "Session revoked."
+        assert a.locator("li.card").count() == 1
+        b.goto(url + "/")
+        assert b.url == url + "/login"
+
+        # settings: save, see them, and see them survive a restart
+        a.goto(url + "/settings")
+        _shot(a, "settings")
+        a.fill("#name", "Hall router")
+        a.fill("#wifi_ssid", "home-net")
+        a.fill("#idle_min", "10")
+        a.locator("form", has_text="Device").locator("button").click()
+        assert a.locator("p.msg").inner_text() == "Settings saved."
+        assert a.locator("header b").inner_text() == "Hall router"
+        fw.restart()
+        url = fw.url  # a new port
+        a.goto(url + "/")
+        assert a.url == url + "/login"  # sessions live in RAM: a restart ends them
+        _login(a, url)
+        assert a.locator("dd", has_text="10 min idle").count() == 1
+        a.goto(url + "/settings")
+        assert a.input_value("#name") == "Hall router"
+        assert a.input_value("#wifi_ssid") == "home-net"
+        assert a.input_value("#idle_min") == "10"
+
+        # change the password: the other browser is logged out, this one stays in
+        _login(b, url)
+        pw = a.locator("form", has_text="Admin password")
+        pw.locator("#current").fill(PASSWORD)
+        pw.locator("#new").fill("a new passphrase")
+        pw.locator("#confirm").fill("a new passphrase")
+        pw.locator("button").click()
+        assert "Password changed" in a.locator("p.msg").inner_text()
+        b.goto(url + "/settings")
+        assert b.url == url + "/login"
+        _login(b, url, "a new passphrase")
+
+        # log out
+        a.locator("nav button", has_text="Log out").click()
+        a.wait_for_url(url + "/login")
+        a.goto(url + "/sessions")
+        assert a.url == url + "/login"
+        cookies = {c["name"]: c for c in a_ctx.cookies()}
+        assert "sid" not in cookies
+        sid = {c["name"]: c for c in b_ctx.cookies()}["sid"]
+        assert sid["httpOnly"] and sid["sameSite"] == "Strict" and sid["path"] == "/"
+        assert re.fullmatch(r"[A-Za-z0-9_-]{27}", sid["value"])
+    finally:
+        a_ctx.close()
+        b_ctx.close()
