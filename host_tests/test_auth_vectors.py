@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, interpreter_command
+from harness import ROOT, interpreter_command
 
 sys.path[:0] = [str(ROOT / "lib"), str(ROOT / "lib" / "hostshim")]
 

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 from _firmware_proc import ROOT, Firmware
 
-from conftest import interpreter_command
+from harness import interpreter_command
 
 WRITER = """
 import sys

@@ -2,7 +2,7 @@
 
 import subprocess
 
-from conftest import ROOT
+from harness import ROOT
 
 
 def _ruff():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, micropython_exe
+from harness import ROOT, micropython_exe
 
 sys.path.insert(0, str(ROOT / "tools"))
 import deploy as dp  # noqa: E402 - tools/deploy.py

@@ -7,7 +7,7 @@ import sys
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import ROOT
+from harness import ROOT
 
 sys.path[:0] = [str(ROOT / "lib"), str(ROOT / "lib" / "hostshim")]
 
