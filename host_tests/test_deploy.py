@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from harness import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
 import deploy as dp  # noqa: E402 - tools/deploy.py
@@ -229,3 +229,24 @@ def test_not_enough_flash(tree, tmp_path):
     assert "not enough free flash" in r.stderr
     assert "Traceback" not in r.stderr
     assert not (folder / "lib").exists() and not (folder / "main.py").exists()
+
+
+# ---- tools/footprint.py (make bench): the measuring parts, quickly
+
+
+def test_footprint_flash_and_heap_probe(tmp_path):
+    import footprint
+
+    f = footprint.flash("esp32")
+    items, _ = dp.build("esp32", ROOT, tmp_path / "b")
+    assert f["total"] == sum(i.size for i in items) and f["files"] == len(items)
+    assert f["parts"]["library"] > 0 and f["parts"]["admin"] > 0
+    folder = tmp_path / "unix"
+    folder.mkdir()
+    footprint.stage("unix", folder)
+    free, alloc = footprint.boot(folder, 1024)
+    assert free is not None, alloc
+    assert 0 < alloc < 1024 * 1024 and free + alloc <= 1024 * 1024
+    assert footprint.boot(folder, 24) == (None, "MemoryError")
+    text = footprint.markdown([("unix", f["prof"] | {"mpy_arch": "x64"}, f, free, alloc, 0, 128)])
+    assert "| unix | x64 |" in text and "boots from" in text
