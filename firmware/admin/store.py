@@ -30,10 +30,12 @@ def _remove(path):
 
 def makedirs(path):
     # mkdir -p for a relative or absolute folder
-    p = ""
+    p = "/" if path.startswith("/") else ""
     for part in path.split("/"):
-        p = part if not p else p + "/" + part
-        if p and not exists(p):
+        if not part:
+            continue
+        p = p + part if not p or p == "/" else p + "/" + part
+        if not exists(p):
             os.mkdir(p)
 
 

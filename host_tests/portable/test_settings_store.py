@@ -126,5 +126,8 @@ def test_save_on_a_volume_without_rename_over():
 def test_makedirs():
     d = scratch("store-dirs")
     store.makedirs(d + "/x/y")
-    store.makedirs(d + "/x/y")
+    store.makedirs(d + "/x/y/")
     assert exists(d + "/x/y")
+    absolute = os.getcwd() + "/" + d + "/a/b"
+    store.makedirs(absolute)
+    assert exists(d + "/a/b")
