@@ -14,7 +14,7 @@ from sessionring import __version__, auth, cookie
 from sessionring.http import Response, Server
 from sessionring.ring import ROLE_ADMIN, RingFull, SessionRing
 
-from . import account, pages
+from . import pages
 from .account import USER
 from .pages import Out
 
@@ -30,7 +30,7 @@ def _csp():
     )
 
 
-_MESSAGES = {
+MESSAGES = {
     "revoked": "Session revoked.",
     "gone": "That session had already ended.",
     "saved": "Settings saved.",
@@ -265,7 +265,7 @@ class Admin:
         if s is None:
             return self._redirect("/login")
         o = Out()
-        msg = _MESSAGES.get(req.query.get("m"))
+        msg = MESSAGES.get(req.query.get("m"))
         pages.sessions(o, self.name, s.get("c"), self.ring, s.handle, msg)
         return self._html(o)
 
@@ -285,157 +285,31 @@ class Admin:
         self.ring.revoke(target)
         return self._redirect("/sessions?m=revoked")
 
-    # -- settings --------------------------------------------------------------------------------
-    def _settings_page(self, s, status=200, values=None, errors=None, msg=None, pw_errors=None):
-        if values is None:
-            st = self.settings
-            values = {
-                "name": st["name"],
-                "wifi_ssid": st["wifi_ssid"],
-                "idle_min": str(st["idle_s"] // 60),
-                "absolute_min": str(st["absolute_s"] // 60),
-            }
-        o = Out()
-        pages.settings(o, self.name, s.get("c"), values, errors, msg, pw_errors)
-        return self._html(o, status)
-
+    # -- rarely used parts: loaded on first use, to keep the heap free after boot ---------------
     def settings_form(self, req):
-        s = self._admin(req)
-        if s is None:
-            return self._redirect("/login")
-        return self._settings_page(s, msg=_MESSAGES.get(req.query.get("m")))
+        from . import settings_page
+
+        return settings_page.show(self, req)
 
     def settings_save(self, req):
-        s = self._admin(req)
-        if s is None:
-            return self._redirect("/login")
-        bad = self._post_guard(req, s)
-        if bad is not None:
-            return bad
-        which = req.form.get("form")
-        if which == "device":
-            return self._save_device(req, s)
-        if which == "password":
-            return self._change_password(req, s)
-        return self._problem(400, "Bad request", "Unknown form.")
+        from . import settings_page
 
-    def _save_device(self, req, s):
-        f = req.form
-        changes = {"name": f.get("name", "").strip(), "wifi_ssid": f.get("wifi_ssid", "")}
-        for k in ("wifi_password", "ap_password"):
-            if f.get(k):
-                changes[k] = f[k]
-        errors = {}
-        for k, field in (("idle_s", "idle_min"), ("absolute_s", "absolute_min")):
-            try:
-                changes[k] = int(f.get(field, "")) * 60
-            except ValueError:
-                errors[k] = "a whole number of minutes"
-        if not errors:
-            errors = self.settings.update(changes)
-        if errors:
-            values = {
-                "name": f.get("name", ""),
-                "wifi_ssid": f.get("wifi_ssid", ""),
-                "idle_min": f.get("idle_min", ""),
-                "absolute_min": f.get("absolute_min", ""),
-            }
-            return self._settings_page(s, 400, values, errors)
-        self.apply_timeouts()
-        return self._redirect("/settings?m=saved")
-
-    def _change_password(self, req, s):
-        wait = self._login_wait()
-        if wait:
-            resp = self._settings_page(s, 429, pw_errors={"current": "Too many failed attempts."})
-            resp.headers["Retry-After"] = str(wait)
-            return resp
-        f = req.form
-        new = f.get("new", "")
-        errors = {}
-        if not self._check_password(USER, f.get("current", "")):
-            errors["current"] = "Wrong password."
-        else:
-            why = account.password_problem(new)
-            if why is not None:
-                errors["new"] = why
-            elif f.get("confirm", "") != new:
-                errors["confirm"] = "The two new passwords differ."
-        if errors:
-            return self._settings_page(s, 400, pw_errors=errors)
-        self.account.set_password(new)
-        self.ring.revoke_user(USER, keep=s)
-        req.rotate_session()  # new token for this session too (no fixation)
-        s["c"] = auth.new_csrf()
-        return self._redirect("/settings?m=password")
-
-    # -- JSON API (scripts: Bearer tokens) -------------------------------------------------------
-    def _json(self, obj, status=200):
-        resp = Response.json(obj, status)
-        resp.headers["Cache-Control"] = "no-store"
-        return resp
-
-    def _json_error(self, status, text):
-        return self._json({"error": text}, status)
+        return settings_page.save(self, req)
 
     def api_status(self, req):
-        s = self._admin(req)
-        if s is None:
-            resp = self._json_error(401, "login required")
-            resp.headers["WWW-Authenticate"] = 'Bearer realm="sessionring"'
-            return resp
-        mem = getattr(gc, "mem_free", None)
-        ring = self.ring
-        n = self.net
-        return self._json(
-            {
-                "device": self.name,
-                "uptime_s": ring.now(),
-                "mem_free": mem() if mem else None,
-                "sessions": {"live": len(ring), "capacity": ring.capacity},
-                "network": {"mode": n["mode"], "ssid": n["ssid"], "ip": n["ip"]},
-                "idle_s": ring.idle_s,
-                "absolute_s": ring.absolute_s,
-                "session": {"user": s.user, "handle": s.handle, "expires_in": s.expires_in()},
-            }
-        )
+        from . import api
+
+        return api.status(self, req)
 
     def api_login(self, req):
-        if "origin" in req.headers and not self._same_origin(req):
-            return self._json_error(403, "cross-origin request")
-        ctype = req.headers.get("content-type", "")
-        if not ctype.startswith("application/json"):
-            return self._json_error(415, "send application/json")
-        body = req.json
-        if (
-            not isinstance(body, dict)
-            or not isinstance(body.get("username"), str)
-            or not isinstance(body.get("password"), str)
-        ):
-            return self._json_error(400, 'expected {"username": ..., "password": ...}')
-        wait = self._login_wait()
-        if wait:
-            resp = self._json_error(429, "too many failed attempts")
-            resp.headers["Retry-After"] = str(wait)
-            return resp
-        if not self._check_password(body["username"], body["password"]):
-            return self._json_error(401, "wrong user name or password")
-        if len(self.ring) >= self.ring.capacity:
-            return self._json_error(503, "all session slots are in use")
-        try:
-            s = self.ring.create(USER, ROLE_ADMIN)
-        except RingFull:
-            return self._json_error(503, "all session slots are in use")
-        s["a"] = req.client_addr
-        s["k"] = "api"
-        return self._json({"token": s.token, "expires_in": s.expires_in()})
+        from . import api
+
+        return api.login(self, req)
 
     def api_logout(self, req):
-        h = req.headers.get("authorization", "")
-        tok = h[7:].strip() if h[:7].lower() == "bearer " else ""
-        if not tok or not self.ring.revoke(tok):
-            return self._json_error(401, "no such session")
-        return self._json({"ok": True})
+        from . import api
+
+        return api.logout(self, req)
 
 
 def _interpreter():
