@@ -37,6 +37,7 @@ class Firmware:
     def __init__(self, interp, folder, profile=None, password=PASSWORD, heap=None, fast=True):
         self.interp = interp
         self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
         self.data = self.folder / "data"
         self.board = self.folder / "board.json"
         prof = json.loads((ROOT / "boards" / "unix" / "board.json").read_text())
