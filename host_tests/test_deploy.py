@@ -250,3 +250,20 @@ def test_footprint_flash_and_heap_probe(tmp_path):
     assert footprint.boot(folder, 24) == (None, "MemoryError")
     text = footprint.markdown([("unix", f["prof"] | {"mpy_arch": "x64"}, f, free, alloc, 0, 128)])
     assert "| unix | x64 |" in text and "boots from" in text
+
+
+def test_frozen_copies_only_the_boot_files(tree, board):
+    r = deploy("unix", board.url, tree, "--no-reset")
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = deploy("unix", board.url, tree, "--frozen", "--no-reset")
+    assert r.returncode == 0, r.stdout + r.stderr
+    s = states(r.stdout)
+    assert [t for t, v in s.items() if v != "removed"] == ["boot.py", "main.py", "board.json"]
+    assert {t for t, v in s.items() if v == "removed"} >= {
+        "lib/sessionring/ring.mpy",
+        "admin/app.mpy",
+        "admin/",
+    }
+    assert not (board.folder / "admin").exists()
+    assert (board.folder / "main.py").exists() and (board.folder / "lib").is_dir()
+    assert "not reset (--no-reset)" in r.stdout

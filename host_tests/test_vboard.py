@@ -60,7 +60,7 @@ def test_exceptions_come_back_as_errors(board):
 
 def test_fs_commands_use_the_folder_as_root(board, tmp_path):
     local = tmp_path / "payload.bin"
-    data = bytes(range(256)) * 40  # every byte value, 10 KB: several raw-paste windows
+    data = bytes(range(256)) * 8  # every byte value
     local.write_bytes(data)
     mpremote(board, "fs", "mkdir", ":lib", "+", "fs", "cp", str(local), ":lib/payload.bin")
     assert (board.folder / "lib" / "payload.bin").read_bytes() == data

@@ -330,6 +330,11 @@ def _sr_w(d):
             print(repr(p))
 for _sr_d in %r:
     _sr_w(_sr_d)
+    try:
+        if os.stat(_sr_d)[0] & 0x4000:
+            print(repr(_sr_d + '/'))
+    except OSError:
+        pass
 """
 
 

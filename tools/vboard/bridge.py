@@ -39,6 +39,21 @@ DEFAULT_HEAP = "2M"
 _HOST_ONLY_ENV = ("SESSIONRING_BOARD", "SESSIONRING_DATA", "MICROPYPATH")
 
 
+def _die_with_parent():
+    # Linux: the board process gets SIGKILL if the thread that started it (the bridge's
+    # supervisor) dies, so a killed test run leaves no board serving on a port.
+    if _prctl is not None:
+        _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+try:
+    import ctypes
+
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
+except (ImportError, OSError, AttributeError):
+    _prctl = None
+
+
 def micropython_exe():
     venv = ROOT / ".venv" / "bin" / "micropython"
     if venv.exists():
@@ -185,6 +200,7 @@ class VirtualBoard:
             cwd=folder,
             env=env,
             close_fds=True,
+            preexec_fn=_die_with_parent if _prctl is not None else None,
         )
 
     def _supervise(self):
