@@ -79,12 +79,13 @@ def run(log=print):
 
     async def serve():
         task = asyncio.create_task(admin.server.serve(host, port))
-        # print once the socket is bound (server.port is set then)
+        # print once the server is up: serve() binds (setting server.port) and allocates its
+        # buffers before its first await, so a port and a task still running mean it listens
         for _ in range(500):
             if admin.server.port or task.done():
                 break
             await asyncio.sleep(0.01)
-        if admin.server.port:
+        if admin.server.port and not task.done():
             _led(prof, 1)
             log("sessionring: admin page at %s" % url(prof, host, admin.server.port))
         await task
