@@ -275,7 +275,8 @@ def write_packages(root=ROOT, out=print):
 
 
 _PROBE = """
-import sys, os
+import sys, os, gc
+gc.collect()
 i = sys.implementation
 m = getattr(i, '_mpy', getattr(i, 'mpy', None))
 try:
@@ -359,7 +360,9 @@ class Device:
                 )
             raise DeployError("no device on %s (%s). %s" % (port, e, hint)) from None
         try:
-            self.t.enter_raw_repl(soft_reset=True)
+            # Ctrl-C (stops main.py), then the raw REPL. No soft reset here: it would run
+            # boot.py, which may wait for Wi-Fi longer than mpremote waits for the prompt.
+            self.t.enter_raw_repl(soft_reset=False)
         except TransportError as e:
             self.t.close()
             raise DeployError(
@@ -622,8 +625,8 @@ def main(argv=None):
     ap.add_argument(
         "--follow",
         type=float,
-        default=8.0,
-        help="seconds to show the board's output after the reset (default 8; it "
+        default=20.0,
+        help="seconds to show the board's output after the reset (default 20; it "
         "stops early when the admin page is up)",
     )
     ap.add_argument("--root", default=str(ROOT), help=argparse.SUPPRESS)
