@@ -4,6 +4,7 @@ failure answer of the admin page."""
 
 import json
 import re
+import socket
 
 import pytest
 from _firmware_proc import PASSWORD, Client, Firmware
@@ -191,6 +192,21 @@ def test_routes_and_server_answers(fw):
     assert r.status == 200 and r.body == b""
     r = c.post_json("/api/login", "{not json")
     assert r.status == 400
+    # the profile's limits reach the server: max_body 2048 in the unix profile
+    r = c.post("/login", {"csrf": "x" * 3000})
+    assert r.status == 413
+    assert _raw(fw.port, b"POST /login HTTP/1.1\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.1 411 ")
+    assert c.get("/" + "a" * 600).status == 414
+    many = "".join("X-%d: y\r\n" % i for i in range(30)).encode()
+    assert _raw(fw.port, b"GET / HTTP/1.1\r\nHost: x\r\n" + many + b"\r\n").startswith(
+        b"HTTP/1.1 431 "
+    )
+
+
+def _raw(port, data):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(data)
+        return s.recv(4096)
 
 
 # -- sessions --------------------------------------------------------------------------------
