@@ -150,6 +150,21 @@ def mpy_header(data):
     return data[1], data[2] & 3, ARCHS[arch] if arch < len(ARCHS) else str(arch)
 
 
+# .mpy format -> the MicroPython releases that load it
+MPY_RELEASES = {
+    (5, 0): "1.12-1.18",
+    (6, 0): "1.19",
+    (6, 1): "1.20-1.21",
+    (6, 2): "1.22",
+    (6, 3): "1.23 or newer",
+}
+
+
+def mpy_name(version, sub):
+    rel = MPY_RELEASES.get((version, sub)) or MPY_RELEASES.get((version, 0))
+    return ".mpy v%d.%d%s" % (version, sub, " (MicroPython %s)" % rel if rel else "")
+
+
 def check_mpy(device_mpy, items):
     """Refuse files the device's MicroPython cannot load (py/persistentcode.c rules)."""
     headers = [(i.target, mpy_header(i.data)) for i in items if i.target.endswith(".mpy")]
@@ -167,9 +182,9 @@ def check_mpy(device_mpy, items):
     dev_arch = ARCHS[dev_arch_code] if dev_arch_code < len(ARCHS) else str(dev_arch_code)
     if dev_version < version:
         raise DeployError(
-            "the MicroPython on the device is too old for these .mpy files: it loads .mpy v%d, "
+            "the MicroPython on the device is too old for these .mpy files: it loads %s, "
             "mpy-cross made v%d. Flash MicroPython 1.23 or newer (docs/deploy.md, 'Flash "
-            "MicroPython')." % (dev_version, version)
+            "MicroPython')." % (mpy_name(dev_version, dev_sub), version)
         )
     if dev_version > version:
         raise DeployError(
@@ -183,8 +198,8 @@ def check_mpy(device_mpy, items):
         if sub != dev_sub:
             raise DeployError(
                 "the MicroPython on the device is too old for the native code in %s: it loads "
-                ".mpy v%d.%d, the file is v%d.%d. Flash MicroPython 1.23 or newer."
-                % (target, dev_version, dev_sub, version, sub)
+                "%s, the file is %s. Flash MicroPython 1.23 or newer (docs/deploy.md, 'Flash "
+                "MicroPython')." % (target, mpy_name(dev_version, dev_sub), mpy_name(version, sub))
             )
         if dev_arch != "none" and arch != dev_arch:
             raise DeployError(
