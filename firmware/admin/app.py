@@ -38,10 +38,6 @@ MESSAGES = {
 }
 
 
-def _uptime_text(s):
-    return pages.duration(s)
-
-
 class Admin:
     def __init__(self, profile, settings, acct, netstate, clock=None):
         self.profile = profile
@@ -237,7 +233,7 @@ class Admin:
         ring = self.ring
         rows = (
             (b"Device", self.name),
-            (b"Uptime", _uptime_text(ring.now())),
+            (b"Uptime", pages.duration(ring.now())),
             (b"Free heap", "%d KB" % (mem() // 1024) if mem else "n/a"),
             (b"Sessions", "%d in use of %d" % (len(ring), ring.capacity)),
             (b"Network", self._network_text()),
