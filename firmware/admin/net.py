@@ -43,21 +43,24 @@ def _station(network, ssid, password, wait_s, log):
 
 
 def _access_point(network, ssid, password):
+    # Configure, then activate (the order MicroPython's esp32 and rp2 docs use). WPA2 with the
+    # password; the constant's name differs between ports and versions.
     ap = network.WLAN(network.AP_IF)
-    ap.active(True)
     try:
         ap.config(ssid=ssid, key=password)  # MicroPython >= 1.20 on esp32 and rp2
     except (TypeError, ValueError, OSError):
         ap.config(essid=ssid, password=password)
-    security = getattr(network, "AUTH_WPA2_PSK", None)
-    if security is not None:
-        try:
-            ap.config(security=security)
-        except (TypeError, ValueError, OSError):
+    sec = getattr(network, "AUTH_WPA2_PSK", None)
+    if sec is None:
+        sec = getattr(getattr(network, "WLAN", None), "SEC_WPA2", None)
+    if sec is not None:
+        for kw in ("security", "authmode"):
             try:
-                ap.config(authmode=security)
+                ap.config(**{kw: sec})
+                break
             except (TypeError, ValueError, OSError):
                 pass
+    ap.active(True)
     return ap
 
 
