@@ -140,6 +140,7 @@ class Request:
         st = 0
         while True:
             end = yield st
+            self.head_end = end
             try:
                 # request line: METHOD SP target SP HTTP/1.x
                 rl = buf.find(b"\r\n", 0, end + 2)
@@ -309,7 +310,7 @@ class Request:
             buf = self._buf
             end = self.head_end
             pos = buf.find(b"\r\n", 0, end + 2) + 2
-            while pos < end + 2:
+            while 0 < pos < end + 2:
                 e = buf.find(b"\r\n", pos, end + 2)
                 c = buf.find(b":", pos, e)
                 try:
