@@ -93,6 +93,12 @@ def _readable(s):
     yield asyncio.core._io_queue.queue_read(s)
 
 
+def _wait_ms(aw, ms):
+    if hasattr(asyncio, "wait_for_ms"):
+        return asyncio.wait_for_ms(aw, ms)
+    return asyncio.wait_for(aw, ms / 1000)
+
+
 def _put(out, p, b):
     n = p + len(b)
     out[p:n] = b
@@ -128,6 +134,7 @@ class _Conn:
         self.state = _FREE
         self.since = 0  # ticks_ms when the current state began
         self.why = 0  # why the task was cancelled
+        self.served = 0  # responses sent on the current connection
 
 
 class Server:
@@ -139,6 +146,8 @@ class Server:
     IDLE_TIMEOUT_MS = 15000  # an open connection with no request in progress is closed
     MAX_CONNS = 8  # open connections; the longest-idle one is closed to admit a new one
     BACKLOG = 16  # listen() queue (asyncio's default of 5 drops connections in bursts)
+    FRESH_IDLE_MS = 1000  # a new connection that sent nothing this long may be evicted
+    LINGER_MS = 250  # after refusing a request, drop input until the client pauses this long
     BUF_SIZE = 2048  # per-connection request buffer (at least MAX_HEAD)
     OUT_SIZE = 1024  # shared response scratch: head and small bodies go out in one write
     COOKIE_NAME = "sid"
@@ -161,6 +170,7 @@ class Server:
         self._omv = None
         self._stop = None
         self._nid = 0
+        self._waiting = 0  # connections waiting for a slot
         self._closing = False
         self.port = None
         self._direct = False  # MicroPython streams: write() sends or copies at once
@@ -172,6 +182,26 @@ class Server:
         self.refused = 0
         self.timeouts = 0
         self.errors = 0
+
+    def stats(self):
+        # Counters and the connections open now, for an admin page or a test.
+        n = [0, 0, 0, 0, 0]
+        for c in self._conns:
+            if c.owner:
+                n[c.state] += 1
+        return {
+            "open": n[_IDLE] + n[_READ] + n[_BUSY] + n[_WRITE],
+            "idle": n[_IDLE],
+            "reading": n[_READ],
+            "busy": n[_BUSY],
+            "writing": n[_WRITE],
+            "max_conns": self.MAX_CONNS,
+            "requests": self.requests,
+            "evicted": self.evicted,
+            "refused": self.refused,
+            "timeouts": self.timeouts,
+            "errors": self.errors,
+        }
 
     # -- routes ----------------------------------------------------------------------------------
     def route(self, path, methods=("GET",)):
@@ -325,15 +355,20 @@ class Server:
         return n
 
     def _take(self):
-        # A free slot, or the one of the longest-idle connection (closed for it), or None.
+        # A free slot, else the slot of the longest-idle connection, which is closed for it: a
+        # keep-alive connection between requests, or one that has sent nothing for
+        # FRESH_IDLE_MS (so a burst of new connections does not close each other before they
+        # are read). None when every connection is busy.
         old = None
         ck = self._clock
+        now = ck.ticks_ms()
         for c in self._conns:
             if c.owner == 0:
                 return c
             if c.state == _IDLE and c.why == 0:
-                if old is None or ck.ticks_diff(c.since, old.since) < 0:
-                    old = c
+                if c.served or ck.ticks_diff(now, c.since) >= self.FRESH_IDLE_MS:
+                    if old is None or ck.ticks_diff(c.since, old.since) < 0:
+                        old = c
         if old is not None:
             old.why = _EVICTED
             old.task.cancel()
@@ -343,10 +378,23 @@ class Server:
     # -- one connection -------------------------------------------------------------------------
     async def _conn(self, reader, writer, addr=None):
         c = None if self._closing else self._take()
+        if c is None and not self._closing and self._waiting < self.BACKLOG:
+            # every slot is busy: wait a little for one (polling; this is the overload path)
+            self._waiting += 1
+            try:
+                for _ in range(self.READ_TIMEOUT_MS // 20):
+                    await asyncio.sleep(0.02)
+                    c = None if self._closing else self._take()
+                    if c is not None:
+                        break
+            finally:
+                self._waiting -= 1
         if c is None:
             self.refused += 1
             try:
                 writer.write(_E503)
+                await writer.drain()
+                await self._linger(reader, memoryview(bytearray(128)))
             except Exception:  # noqa: BLE001
                 pass
             await self._close(writer)
@@ -355,6 +403,9 @@ class Server:
         me = self._nid
         c.owner = me
         c.why = 0
+        c.served = 0
+        c.state = _IDLE
+        c.since = self._clock.ticks_ms()
         c.task = asyncio.current_task()
         req = c.req
         req.client_raw = addr if addr is not None else writer.get_extra_info("peername")
@@ -409,9 +460,9 @@ class Server:
             while end < 0:
                 rl = buf.find(b"\r\n", 0, have)
                 if rl > self.MAX_REQUEST_LINE or rl < 0 and have > self.MAX_REQUEST_LINE:
-                    return await self._fail(c, writer, 414)
+                    return await self._fail(c, reader, writer, 414)
                 if have >= self.MAX_HEAD or have >= size:
-                    return await self._fail(c, writer, 431)
+                    return await self._fail(c, reader, writer, 431)
                 if ri is not None:
                     n = await ri(mv[have:] if have else mv)
                     if n is None:
@@ -428,15 +479,15 @@ class Server:
                 end = buf.find(b"\r\n\r\n", have - 3 if have > 3 else 0, have + n)
                 have += n
             if end + 4 > self.MAX_HEAD:
-                return await self._fail(c, writer, 431)
+                return await self._fail(c, reader, writer, 431)
             status = req.parse(end)
             if status:
-                return await self._fail(c, writer, status)
+                return await self._fail(c, reader, writer, status)
             used = end + 4
             n = req.length
             if n > 0:
                 if n > self.MAX_BODY:
-                    return await self._fail(c, writer, 413)
+                    return await self._fail(c, reader, writer, 413)
                 if req.expect and have < used + n:
                     writer.write(_CONTINUE)
                     await writer.drain()
@@ -519,6 +570,7 @@ class Server:
             c.state = _WRITE
             c.since = ck.ticks_ms()
             await writer.drain()
+            c.served += 1
             if not keep:
                 return
             if have > used:  # pipelined bytes of the next request move to the front
@@ -560,12 +612,31 @@ class Server:
             return 503
         return 500
 
-    async def _fail(self, c, writer, status):
+    async def _fail(self, c, reader, writer, status):
         # Answer a request the server refuses (framing may be lost: close afterwards).
         c.state = _WRITE
         c.since = self._clock.ticks_ms()
         self._emit(writer, c.req, status, None, False)
         await writer.drain()
+        await self._linger(reader, c.mv)
+
+    async def _linger(self, reader, mv):
+        # Read and drop what the client is still sending (until it pauses for LINGER_MS, at
+        # most 64 KB) before closing: closing a socket with unread input resets the
+        # connection, and the client may then lose the answer it was just sent.
+        ri = getattr(reader, "readinto", None)
+        total = 0
+        while total < 65536:
+            try:
+                if ri is not None:
+                    n = await _wait_ms(ri(mv), self.LINGER_MS)
+                else:
+                    n = len(await _wait_ms(reader.read(len(mv)), self.LINGER_MS))
+            except Exception:  # noqa: BLE001 - timeout, reset: done either way
+                return
+            if not n:
+                return
+            total += n
 
     def _ctype(self, ct):
         line = self._ctypes.get(ct)

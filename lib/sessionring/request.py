@@ -140,6 +140,7 @@ class Request:
         st = 0
         while True:
             end = yield st
+            st = 0
             self.head_end = end
             try:
                 # request line: METHOD SP target SP HTTP/1.x
