@@ -6,7 +6,7 @@ PY ?= micropython
 PORT ?=
 BOARD ?= unix
 
-.PHONY: setup test test-fast run bench bench-ring bench-http lint format deploy clean
+.PHONY: setup test test-fast run bench bench-ring bench-http footprint lint format deploy vboard clean
 
 setup:
 	@tools/setup.sh
@@ -29,6 +29,14 @@ bench-ring: setup
 
 bench-http: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/bench.py http
+
+footprint: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/bench.py footprint
+
+# A virtual board (the unix port with .vboard/ as its flash) for `make deploy BOARD=unix
+# PORT=socket://127.0.0.1:8266`; see docs/deploy.md.
+vboard: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/vboard --dir .vboard --port $(or $(PORT),8266)
 
 deploy: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/deploy.py --board $(BOARD) --port "$(PORT)"
