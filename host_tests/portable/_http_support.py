@@ -144,3 +144,12 @@ def serving(app, body, ms=20000):
             await stop(app, task)
 
     run(main, ms)
+
+
+async def until(cond, ms=WAIT_MS):
+    # Wait (polling every 5 ms, at most ms) until cond() is true.
+    for _ in range(ms // 5):
+        if cond():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("condition not reached within %d ms" % ms)

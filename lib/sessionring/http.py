@@ -413,7 +413,12 @@ class Server:
             await self._requests(c, reader, writer)
         except asyncio.CancelledError:
             if c.owner == me and c.why == _TIMEOUT and c.state == _READ:
-                self._emit(writer, req, 408, None, False)
+                try:
+                    self._emit(writer, req, 408, None, False)
+                    await writer.drain()
+                    await self._linger(reader, c.mv)
+                except Exception:  # noqa: BLE001
+                    pass
         except MemoryError:
             gc.collect()
             try:
@@ -621,12 +626,12 @@ class Server:
         await self._linger(reader, c.mv)
 
     async def _linger(self, reader, mv):
-        # Read and drop what the client is still sending (until it pauses for LINGER_MS, at
-        # most 64 KB) before closing: closing a socket with unread input resets the
-        # connection, and the client may then lose the answer it was just sent.
+        # Read and drop what the client is still sending, until it pauses for LINGER_MS, before
+        # closing: closing a socket with unread input resets the connection, and the client
+        # may then lose the answer it was just sent. At most 16 reads, so a client that keeps
+        # sending cannot hold the slot.
         ri = getattr(reader, "readinto", None)
-        total = 0
-        while total < 65536:
+        for _ in range(16):
             try:
                 if ri is not None:
                     n = await _wait_ms(ri(mv), self.LINGER_MS)
@@ -636,7 +641,6 @@ class Server:
                 return
             if not n:
                 return
-            total += n
 
     def _ctype(self, ct):
         line = self._ctypes.get(ct)

@@ -1,0 +1,369 @@
+# Connection management: read and idle timeouts (with an injected clock), the connection cap
+# and its eviction order, and failures that end one connection but never the server.
+import asyncio
+
+from _http_support import Client, fetch, serving, until
+
+from _support import FakeClock
+from sessionring.http import Response, Server
+from sessionring.ring import RingFull
+
+
+def _app(**kw):
+    app = Server(**kw)
+
+    @app.route("/", methods=("GET", "POST"))
+    def index(req):
+        return "ok"
+
+    return app
+
+
+def _timed(start=0):
+    clk = FakeClock(start)
+    return clk, _app(clock=clk, read_timeout_ms=200, idle_timeout_ms=1000, linger_ms=50)
+
+
+def test_slow_head_gets_408_then_close():
+    clk, app = _timed()
+
+    async def body(port):
+        c = await Client.open(port)
+        await c.send(b"GET / HTTP/1.1\r\nHo")
+        await until(lambda: app.stats()["reading"] == 1)
+        clk.advance(199)
+        assert app.check_timeouts() == 0
+        clk.advance(1)
+        assert app.check_timeouts() == 1
+        st, h, b = await c.response()
+        assert st == 408 and h["connection"] == "close" and b == b"Request Timeout\n"
+        assert await c.closed()
+        await c.close()
+        assert (await fetch(port, "GET", "/"))[2] == b"ok"
+        assert app.stats()["timeouts"] == 1
+
+    serving(app, body)
+
+
+def test_read_deadline_counts_from_the_first_byte():
+    # a client dribbling one byte at a time does not renew its deadline (slowloris)
+    clk, app = _timed()
+
+    async def body(port):
+        c = await Client.open(port)
+        for b in b"GET / HT":
+            await c.send(bytes([b]))
+            await until(lambda: app.stats()["reading"] == 1)
+            clk.advance(24)
+            app.check_timeouts()
+        assert app.stats()["reading"] == 1  # 192 ms so far
+        clk.advance(8)
+        assert app.check_timeouts() == 1
+        assert (await c.response())[0] == 408
+        await c.close()
+
+    serving(app, body)
+
+
+def test_slow_body_gets_408():
+    clk, app = _timed()
+
+    async def body(port):
+        c = await Client.open(port)
+        await c.send(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc")
+        await until(lambda: app.stats()["reading"] == 1)
+        clk.advance(200)
+        assert app.check_timeouts() == 1
+        assert (await c.response())[0] == 408
+        await c.close()
+
+    serving(app, body)
+
+
+def test_idle_keep_alive_closes_quietly():
+    clk, app = _timed()
+
+    async def body(port):
+        c = await Client.open(port)
+        assert (await c.request("GET", "/"))[2] == b"ok"
+        await until(lambda: app.stats()["idle"] == 1)
+        clk.advance(999)
+        assert app.check_timeouts() == 0
+        assert (await c.request("GET", "/"))[2] == b"ok"  # a request renews the idle time
+        clk.advance(999)
+        assert app.check_timeouts() == 0
+        clk.advance(1)
+        assert app.check_timeouts() == 1
+        assert await c.closed()  # no 408 for an idle connection: just closed
+        await c.close()
+        await until(lambda: app.stats()["open"] == 0)
+
+    serving(app, body)
+
+
+def test_timeouts_hold_across_the_ticks_wrap():
+    clk, app = _timed(start=(1 << 30) - 100)
+
+    async def body(port):
+        c = await Client.open(port)
+        await c.send(b"GET / HTTP/1.1\r\n")
+        await until(lambda: app.stats()["reading"] == 1)
+        clk.advance(150)  # the clock wraps here
+        assert app.check_timeouts() == 0
+        clk.advance(50)
+        assert app.check_timeouts() == 1
+        assert (await c.response())[0] == 408
+        await c.close()
+
+    serving(app, body)
+
+
+def test_watchdog_enforces_the_read_timeout_on_its_own():
+    # real clock, a short limit: the server's own watchdog sends the 408
+    app = _app(read_timeout_ms=150, linger_ms=50)
+
+    async def body(port):
+        c = await Client.open(port)
+        await c.send(b"GET / HTTP/1.1\r\n")
+        st, h, b = await c.response()
+        assert st == 408
+        assert await c.closed()
+        await c.close()
+
+    serving(app, body)
+
+
+def test_cap_evicts_the_longest_idle_keep_alive_connection():
+    clk = FakeClock()
+    app = _app(clock=clk, max_conns=2)
+
+    async def body(port):
+        a = await Client.open(port)
+        assert (await a.request("GET", "/"))[2] == b"ok"
+        clk.advance(10)
+        b = await Client.open(port)
+        assert (await b.request("GET", "/"))[2] == b"ok"
+        clk.advance(10)
+        a2 = await a.request("GET", "/")  # a is used again: now b is the longest idle
+        assert a2[2] == b"ok"
+        await until(lambda: app.stats()["idle"] == 2)
+        clk.advance(10)
+        c = await Client.open(port)
+        assert (await c.request("GET", "/"))[2] == b"ok"
+        assert await b.closed()
+        assert (await a.request("GET", "/"))[2] == b"ok"
+        s = app.stats()
+        assert s["open"] == 2 and s["evicted"] == 1
+        for x in (a, b, c):
+            await x.close()
+
+    serving(app, body)
+
+
+def test_cap_never_evicts_a_request_in_progress():
+    clk = FakeClock()
+    app = _app(clock=clk, max_conns=2)
+
+    async def body(port):
+        a = await Client.open(port)
+        await a.send(b"GET / HTTP/1.1\r\nHost: h\r\n")  # half a head: reading
+        await until(lambda: app.stats()["reading"] == 1)
+        clk.advance(10)
+        b = await Client.open(port)
+        assert (await b.request("GET", "/"))[2] == b"ok"
+        clk.advance(10)
+        c = await Client.open(port)
+        assert (await c.request("GET", "/"))[2] == b"ok"
+        assert await b.closed()
+        await a.send(b"\r\n")
+        assert (await a.response())[2] == b"ok"
+        for x in (a, b, c):
+            await x.close()
+
+    serving(app, body)
+
+
+def test_silent_new_connections_are_evicted_only_after_a_grace():
+    clk = FakeClock()
+    app = _app(clock=clk, max_conns=1, fresh_idle_ms=500, read_timeout_ms=400)
+
+    async def body(port):
+        a = await Client.open(port)  # connects, says nothing
+        await until(lambda: app.stats()["idle"] == 1)
+        clk.advance(500)
+        b = await Client.open(port)
+        assert (await b.request("GET", "/"))[2] == b"ok"
+        assert await a.closed()
+        await a.close()
+        await b.close()
+
+    serving(app, body)
+
+
+def test_cap_answers_503_when_every_connection_is_busy():
+    gate = asyncio.Event()
+    app = Server(max_conns=2, read_timeout_ms=100, linger_ms=50)
+
+    @app.route("/slow")
+    async def slow(req):
+        await gate.wait()
+        return "done"
+
+    async def body(port):
+        a = await Client.open(port)
+        b = await Client.open(port)
+        await a.send(b"GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
+        await b.send(b"GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
+        await until(lambda: app.stats()["busy"] == 2)
+        c = await Client.open(port)
+        await c.send(b"GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
+        st, h, body_ = await c.response()  # after waiting ~100 ms for a slot
+        assert st == 503 and h["retry-after"] == "1" and h["connection"] == "close"
+        assert await c.closed()
+        gate.set()
+        assert (await a.response())[2] == b"done"
+        assert (await b.response())[2] == b"done"
+        assert app.stats()["refused"] == 1
+        for x in (a, b, c):
+            await x.close()
+
+    serving(app, body)
+
+
+def test_a_connection_waiting_for_a_slot_gets_one_when_it_frees():
+    gate = asyncio.Event()
+    app = Server(max_conns=1, read_timeout_ms=2000)
+
+    @app.route("/slow")
+    async def slow(req):
+        await gate.wait()
+        return "done"
+
+    async def body(port):
+        a = await Client.open(port)
+        await a.send(b"GET /slow HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+        await until(lambda: app.stats()["busy"] == 1)
+        b = await Client.open(port)
+        await b.send(b"GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
+        await asyncio.sleep(0.05)
+        gate.set()
+        assert (await a.response())[2] == b"done"
+        assert (await b.response())[2] == b"done"
+        await a.close()
+        await b.close()
+
+    serving(app, body)
+
+
+def _failing_app(errors):
+    app = Server()
+    app.on_error = lambda req, e: errors.append((req.path, type(e).__name__))
+
+    @app.route("/")
+    def index(req):
+        return "ok"
+
+    @app.route("/oom")
+    def oom(req):
+        raise MemoryError("simulated")
+
+    @app.route("/huge")
+    def huge(req):
+        return bytearray(1 << 44)  # really runs out of memory
+
+    @app.route("/boom")
+    async def boom(req):
+        raise ValueError("bug")
+
+    @app.route("/full")
+    def full(req):
+        raise RingFull("full")
+
+    @app.route("/type")
+    def bad_type(req):
+        return 42
+
+    @app.route("/split")
+    def split(req):
+        r = Response("x")
+        r.headers["X-Evil"] = "a\r\nSet-Cookie: sid=stolen"
+        return r
+
+    return app
+
+
+def test_handler_failures_answer_and_close_that_connection_only():
+    errors = []
+    app = _failing_app(errors)
+
+    async def body(port):
+        keep = await Client.open(port)
+        assert (await keep.request("GET", "/"))[2] == b"ok"
+        for path, status in (
+            ("/oom", 503),
+            ("/huge", 503),
+            ("/boom", 500),
+            ("/full", 503),
+            ("/type", 500),
+            ("/split", 500),
+        ):
+            c = await Client.open(port)
+            st, h, b = await c.request("GET", path)
+            assert st == status, (path, st)
+            assert h["connection"] == "close" and "x-evil" not in h and "set-cookie" not in h
+            assert await c.closed()
+            await c.close()
+            # the other connection and new ones carry on
+            assert (await keep.request("GET", "/"))[2] == b"ok"
+            assert (await fetch(port, "GET", "/"))[2] == b"ok"
+        await keep.close()
+
+    serving(app, body)
+    names = [e[1] for e in errors]
+    assert names == ["MemoryError", "MemoryError", "ValueError", "RingFull", "TypeError"] + [
+        "ValueError"
+    ], names
+    assert app.stats()["errors"] == 6
+
+
+def test_a_broken_error_hook_does_not_break_the_server():
+    app = _failing_app([])
+
+    def hook(req, e):
+        raise RuntimeError("hook")
+
+    app.on_error = hook
+
+    async def body(port):
+        assert (await fetch(port, "GET", "/boom"))[0] == 500
+        assert (await fetch(port, "GET", "/"))[2] == b"ok"
+
+    serving(app, body)
+
+
+def test_close_ends_open_connections():
+    app = _app()
+    state = {}
+
+    async def main():
+        from _http_support import start, within
+
+        task = await start(app)
+        c = await Client.open(app.port)
+        assert (await c.request("GET", "/"))[2] == b"ok"
+        app.close()
+        await within(task)
+        state["closed"] = await c.closed()
+        await c.close()
+        # nobody answers any more (MicroPython's open_connection does not report a refusal
+        # itself: the first read or write does)
+        try:
+            d = await fetch(app.port, "GET", "/")
+            state["refused"] = d is None
+        except OSError:
+            state["refused"] = True
+
+    from _http_support import run
+
+    run(main)
+    assert state == {"closed": True, "refused": True}
