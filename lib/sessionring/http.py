@@ -728,8 +728,8 @@ class Server:
                 for k, v in resp._h.items():
                     n += len(k) + len(str(v)) * 3 + 4
             if resp.cookies:
-                for v in resp.cookies:
-                    n += len(v[0]) + 22
+                for a in resp.cookies:
+                    n += len(a[0]) + len(a[1]) + len(a[3]) + len(a[5] or "") + 80
         if req._cookies_out is not None:
             for v in req._cookies_out:
                 n += len(v) + 22
@@ -746,11 +746,9 @@ class Server:
                         raise ValueError("header %r holds a line break" % k)
                     p = _put(out, p, line.encode())
             if resp.cookies:
-                for v in resp.cookies:
+                for v in resp.cookie_values(self.SECURE):
                     p = _put(out, p, b"Set-Cookie: ")
-                    p = _put(out, p, v[0].encode())
-                    if v[1] and self.SECURE:
-                        p = _put(out, p, b"; Secure")
+                    p = _put(out, p, v.encode())
                     p = _put(out, p, b"\r\n")
         if req._cookies_out is not None:
             for v in req._cookies_out:

@@ -355,27 +355,37 @@ class Request:
 
     # -- session binding ----------------------------------------------------------------------
     def find_session(self):
-        # The session named by the cookie, else "Authorization: Bearer", else the token
-        # parameter (when the app enabled one); touched as used now. None when not logged in.
+        # The session named by the cookie, else by "Authorization: Bearer <token>", else by
+        # the token parameter (only when the app set TOKEN_PARAM): the first that names a live
+        # session wins and is touched (used now). None when not logged in.
         srv = self._srv
-        ring = srv.ring
-        tok = None
+        s = None
         if self._ck >= 0:
-            tok = cookie.get(self._mv[self._ck : self._cke], srv.cookie_name)
-        if tok is None and self._au >= 0 and srv.BEARER:
-            s = self._au
-            if self._aue - s > 7 and _name_is(self._buf, s, b"bearer "):
-                tok = self._text(s + 7, self._aue).strip()
-        if tok is None and srv.TOKEN_PARAM:
-            tok = self.query.get(srv.TOKEN_PARAM)
-            if tok is None and self.method == "POST":
-                tok = self.form.get(srv.TOKEN_PARAM)
-        if tok:
-            s = ring.get(tok, self._view)
-            if s is not None:
-                ring.touch(s)
-                self.session = s
-        return self.session
+            s = self._bind(cookie.get(self._mv[self._ck : self._cke], srv.cookie_name))
+        if s is None and self._au >= 0 and srv.BEARER:
+            s = self._bind(self._bearer())
+        if s is None and srv.TOKEN_PARAM:
+            s = self._bind(self.query.get(srv.TOKEN_PARAM))
+            if s is None and self.method == "POST":
+                s = self._bind(self.form.get(srv.TOKEN_PARAM))
+        self.session = s
+        return s
+
+    def _bind(self, tok):
+        # This connection's session view bound to tok's session (allocates nothing), or None.
+        if not tok:
+            return None
+        ring = self._srv.ring
+        s = ring.get(tok, self._view)
+        if s is not None:
+            ring.touch(s)
+        return s
+
+    def _bearer(self):
+        s = self._au
+        if self._aue - s > 7 and _name_is(self._buf, s, b"bearer "):
+            return self._text(s + 7, self._aue).strip()
+        return None
 
     def _set_cookie(self, value):
         if self._cookies_out is None:

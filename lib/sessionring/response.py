@@ -14,7 +14,7 @@ class Response:
         self.status = status
         self._h = headers
         self.content_type = content_type
-        self.cookies = None  # Set-Cookie values: (value, add Secure when the server is on TLS)
+        self.cookies = None  # set_cookie() arguments
 
     @property
     def headers(self):
@@ -38,9 +38,16 @@ class Response:
         self, name, value, max_age=None, path="/", http_only=True, same_site="Strict", secure=None
     ):
         # secure None: Secure exactly when the server runs with SECURE (TLS). The name is used
-        # as given (add the __Host- prefix yourself; cookie.name_for helps).
-        v = cookie.build(name, value, max_age, path, http_only, same_site, bool(secure))
+        # as given (add the __Host- prefix yourself: cookie.name_for). Checked now (ValueError),
+        # written when the response is sent.
+        a = (name, value, max_age, path, http_only, same_site, secure)
+        cookie.build(*a[:6], secure=True if secure is None else secure)
         if self.cookies is None:
             self.cookies = []
-        self.cookies.append((v, secure is None))
-        return v
+        self.cookies.append(a)
+
+    def cookie_values(self, secure):
+        # The Set-Cookie values, for a server that runs over TLS when secure is True.
+        return [
+            cookie.build(*a[:6], secure=secure if a[6] is None else a[6]) for a in self.cookies
+        ]

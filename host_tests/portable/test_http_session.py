@@ -1,0 +1,245 @@
+# Session binding: cookie, bearer header, opt-in token parameter; start (no fixation),
+# rotate and end; the cookie's attributes; Secure and __Host- over TLS; a full ring.
+from _http_support import Client, fetch, serving
+
+from _support import FakeClock
+from sessionring import token
+from sessionring.http import Response, Server
+from sessionring.ring import ROLE_ADMIN, ROLE_USER, SessionRing
+
+
+def _app(ring, **kw):
+    app = Server(ring=ring, **kw)
+
+    @app.route("/login", methods=("POST",))
+    def login(req):
+        s = req.start_session(req.form["user"], int(req.form.get("role", ROLE_USER)))
+        return Response.redirect("/me")
+
+    @app.route("/me", methods=("GET", "POST"))
+    def me(req):
+        s = req.session
+        if s is None:
+            return Response("nobody", 401, content_type="text/plain")
+        return {"user": s.user, "role": s.role, "idle": s.idle, "n": s.get("n", 0)}
+
+    @app.route("/count")
+    def count(req):
+        req.session["n"] = req.session.get("n", 0) + 1
+        return "ok"
+
+    @app.route("/rotate", methods=("POST",))
+    def rotate(req):
+        req.rotate_session()
+        return "rotated"
+
+    @app.route("/logout", methods=("POST",))
+    def logout(req):
+        req.end_session()
+        return Response.redirect("/")
+
+    @app.route("/theme")
+    def theme(req):
+        r = Response("t")
+        r.set_cookie("theme", "dark")
+        return r
+
+    return app
+
+
+def _form(d):
+    return "&".join("%s=%s" % kv for kv in d.items()).encode()
+
+
+async def _login(port, user="admin", role=ROLE_ADMIN, headers=None):
+    h = {"Content-Type": "application/x-www-form-urlencoded"}
+    h.update(headers or {})
+    st, hd, b = await fetch(port, "POST", "/login", h, _form({"user": user, "role": role}))
+    assert st == 303 and hd["location"] == "/me"
+    return hd["set-cookie"]
+
+
+def _token(set_cookie, name="sid"):
+    assert set_cookie.startswith(name + "=")
+    tok = set_cookie.split(";")[0].split("=", 1)[1]
+    assert token.well_formed(tok)
+    return tok
+
+
+def test_not_logged_in_has_no_session():
+    async def body(port):
+        st, h, b = await fetch(port, "GET", "/me")
+        assert st == 401 and "set-cookie" not in h
+        st, h, b = await fetch(port, "GET", "/me", {"Cookie": "sid=garbage; other=1"})
+        assert st == 401
+        forged = "A" * 26 + "A"
+        st, h, b = await fetch(port, "GET", "/me", {"Cookie": "sid=" + forged})
+        assert st == 401
+
+    serving(_app(SessionRing(slots=4)), body)
+
+
+def test_login_sets_a_strict_http_only_session_cookie():
+    ring = SessionRing(slots=4)
+
+    async def body(port):
+        sc = await _login(port)
+        tok = _token(sc)
+        assert sc == "sid=%s; Path=/; HttpOnly; SameSite=Strict" % tok  # no Max-Age, no Domain
+        for cookie in ("sid=" + tok, "a=1; sid=%s; b=2" % tok):
+            st, h, b = await fetch(port, "GET", "/me", {"Cookie": cookie})
+            assert st == 200 and b'"user": "admin"' in b and b'"role": 2' in b
+        assert len(ring) == 1
+
+    serving(_app(ring), body)
+
+
+def test_bearer_header_and_its_switch():
+    ring = SessionRing(slots=4)
+
+    async def body(port):
+        tok = _token(await _login(port))
+        for auth in ("Bearer " + tok, "bearer  " + tok):
+            st, h, b = await fetch(port, "GET", "/me", {"Authorization": auth})
+            assert st == 200, auth
+        # a stale cookie does not hide a good bearer token
+        st, h, b = await fetch(
+            port, "GET", "/me", {"Cookie": "sid=" + "B" * 27, "Authorization": "Bearer " + tok}
+        )
+        assert st == 200
+        st, h, b = await fetch(port, "GET", "/me", {"Authorization": "Basic " + tok})
+        assert st == 401
+
+    serving(_app(ring), body)
+    ring2 = SessionRing(slots=4)
+    tok = ring2.create("u").token
+
+    async def body2(port):
+        st, h, b = await fetch(port, "GET", "/me", {"Authorization": "Bearer " + tok})
+        assert st == 401
+
+    serving(_app(ring2, bearer=False), body2)
+
+
+def test_token_parameter_only_when_the_app_opts_in():
+    ring = SessionRing(slots=4)
+    tok = ring.create("u").token
+
+    async def off(port):
+        assert (await fetch(port, "GET", "/me?sid=" + tok))[0] == 401
+        assert (await fetch(port, "GET", "/me?token=" + tok))[0] == 401
+
+    serving(_app(ring), off)
+
+    async def on(port):
+        assert (await fetch(port, "GET", "/me?token=" + tok))[0] == 200
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        st, h, b = await fetch(port, "POST", "/me", form, b"token=" + tok.encode())
+        assert st == 200
+        assert (await fetch(port, "GET", "/me?token=x" + tok))[0] == 401
+
+    serving(_app(ring, token_param="token"), on)
+
+
+def test_each_request_touches_the_session_and_keeps_its_data():
+    clk = FakeClock()
+    ring = SessionRing(slots=4, data_bytes=32, idle_s=60, clock=clk)
+
+    async def body(port):
+        tok = _token(await _login(port))
+        c = await Client.open(port)
+        hdr = {"Cookie": "sid=" + tok}
+        clk.advance_s(50)
+        assert (await c.request("GET", "/count", hdr))[2] == b"ok"
+        clk.advance_s(50)  # 100 s after login, 50 s after the last request: still live
+        st, h, b = await c.request("GET", "/me", hdr)
+        assert st == 200 and b'"idle": 0' in b and b'"n": 1' in b
+        clk.advance_s(60)
+        assert (await c.request("GET", "/me", hdr))[0] == 401  # idle timeout
+        await c.close()
+
+    serving(_app(ring), body)
+
+
+def test_login_again_replaces_the_session_no_fixation():
+    ring = SessionRing(slots=4)
+
+    async def body(port):
+        old = _token(await _login(port))
+        new = _token(await _login(port, headers={"Cookie": "sid=" + old}))
+        assert new != old
+        assert (await fetch(port, "GET", "/me", {"Cookie": "sid=" + old}))[0] == 401
+        assert (await fetch(port, "GET", "/me", {"Cookie": "sid=" + new}))[0] == 200
+        assert len(ring) == 1
+
+    serving(_app(ring), body)
+
+
+def test_rotate_gives_a_new_token_for_the_same_session():
+    ring = SessionRing(slots=4, data_bytes=32)
+
+    async def body(port):
+        old = _token(await _login(port, "bob", ROLE_USER))
+        assert (await fetch(port, "GET", "/count", {"Cookie": "sid=" + old}))[0] == 200
+        st, h, b = await fetch(port, "POST", "/rotate", {"Cookie": "sid=" + old}, b"x")
+        assert (st, b) == (200, b"rotated")
+        new = _token(h["set-cookie"])
+        assert new != old
+        assert (await fetch(port, "GET", "/me", {"Cookie": "sid=" + old}))[0] == 401
+        st, h, b = await fetch(port, "GET", "/me", {"Cookie": "sid=" + new})
+        assert st == 200 and b'"user": "bob"' in b and b'"n": 1' in b
+
+    serving(_app(ring), body)
+
+
+def test_logout_revokes_and_clears_the_cookie():
+    ring = SessionRing(slots=4)
+
+    async def body(port):
+        tok = _token(await _login(port))
+        st, h, b = await fetch(port, "POST", "/logout", {"Cookie": "sid=" + tok}, b"x")
+        assert st == 303
+        assert h["set-cookie"] == "sid=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict"
+        assert (await fetch(port, "GET", "/me", {"Cookie": "sid=" + tok}))[0] == 401
+        assert len(ring) == 0
+
+    serving(_app(ring), body)
+
+
+def test_secure_uses_the_host_prefix_and_secure_attribute():
+    ring = SessionRing(slots=4)
+
+    async def body(port):
+        sc = await _login(port)
+        tok = _token(sc, "__Host-sid")
+        assert sc == "__Host-sid=%s; Path=/; Secure; HttpOnly; SameSite=Strict" % tok
+        assert (await fetch(port, "GET", "/me", {"Cookie": "__Host-sid=" + tok}))[0] == 200
+        assert (await fetch(port, "GET", "/me", {"Cookie": "sid=" + tok}))[0] == 401
+        st, h, b = await fetch(port, "GET", "/theme")
+        assert h["set-cookie"] == "theme=dark; Path=/; Secure; HttpOnly; SameSite=Strict"
+        st, h, b = await fetch(port, "POST", "/logout", {"Cookie": "__Host-sid=" + tok}, b"x")
+        assert h["set-cookie"].startswith("__Host-sid=; Max-Age=0; Path=/; Secure;")
+
+    serving(_app(ring, secure=True), body)
+
+
+def test_full_ring_answers_503():
+    ring = SessionRing(slots=1)
+    ring.create("root", ROLE_ADMIN)
+
+    async def body(port):
+        h = {"Content-Type": "application/x-www-form-urlencoded"}
+        st, hd, b = await fetch(port, "POST", "/login", h, b"user=bob&role=1")
+        assert st == 503 and "set-cookie" not in hd
+        assert (await fetch(port, "GET", "/me"))[0] == 401  # still serving
+
+    serving(_app(ring), body)
+
+
+def test_no_ring_no_sessions():
+    async def body(port):
+        assert (await fetch(port, "GET", "/me", {"Cookie": "sid=" + "A" * 27}))[0] == 401
+        h = {"Content-Type": "application/x-www-form-urlencoded"}
+        assert (await fetch(port, "POST", "/login", h, b"user=bob"))[0] == 500
+
+    serving(_app(None), body)
