@@ -13,7 +13,7 @@ def _app(ring, **kw):
 
     @app.route("/login", methods=("POST",))
     def login(req):
-        s = req.start_session(req.form["user"], int(req.form.get("role", ROLE_USER)))
+        req.start_session(req.form["user"], int(req.form.get("role", ROLE_USER)))
         return Response.redirect("/me")
 
     @app.route("/me", methods=("GET", "POST"))
