@@ -1,0 +1,82 @@
+# A demo app for the host-only HTTP tests: runs under CPython or the MicroPython unix port
+# (started through conftest.interpreter_command), prints "port N", and serves on 127.0.0.1
+# until killed. Its routes cover every kind of answer the server produces.
+import asyncio
+import sys
+
+from sessionring.http import Response, Server
+from sessionring.ring import ROLE_ADMIN, SessionRing
+
+ring = SessionRing(slots=4, data_bytes=32)
+app = Server(ring=ring, max_body=64, max_headers=12, read_timeout_ms=500, linger_ms=50)
+
+
+@app.route("/")
+def index(req):
+    return "<!DOCTYPE html><title>t</title><p>hello</p>"
+
+
+@app.route("/bytes")
+def raw(req):
+    return b"<p>bytes</p>"
+
+
+@app.route("/json", methods=("GET", "POST"))
+def as_json(req):
+    return {"method": req.method, "json": req.json, "form": req.form, "q": req.query}
+
+
+@app.route("/text")
+def text(req):
+    r = Response("plain\n", content_type="text/plain; charset=utf-8")
+    r.headers["Cache-Control"] = "no-store"
+    return r
+
+
+@app.route("/login", methods=("POST",))
+def login(req):
+    req.start_session(req.form.get("user", "admin"), ROLE_ADMIN)
+    r = Response.redirect("/me")
+    r.headers["Cache-Control"] = "no-store"
+    return r
+
+
+@app.route("/me")
+def me(req):
+    if req.session is None:
+        return Response("not logged in\n", 401, content_type="text/plain; charset=utf-8")
+    return Response.json({"user": req.session.user})
+
+
+@app.route("/logout", methods=("POST",))
+def logout(req):
+    req.end_session()
+    return Response.redirect("/")
+
+
+@app.route("/empty", methods=("POST",))
+def empty(req):
+    return None
+
+
+@app.route("/boom")
+def boom(req):
+    raise ValueError("boom")
+
+
+@app.route("/oom")
+def oom(req):
+    raise MemoryError
+
+
+async def main():
+    task = asyncio.create_task(app.serve("127.0.0.1", 0))
+    while not app.port:
+        await asyncio.sleep(0)
+    print("port", app.port)
+    if hasattr(sys.stdout, "flush"):
+        sys.stdout.flush()
+    await task
+
+
+asyncio.run(main())
