@@ -698,7 +698,7 @@ class Server:
         p = _put(out, p, b"\r\n")
         if ct and not bare:
             p = _put(out, p, self._ctype(ct))
-        if not bare or status == 304:
+        if not bare:
             p = _put(out, p, b"Content-Length: ")
             p = _digits(out, p, len(body))
             p = _put(out, p, b"\r\n")
@@ -742,8 +742,8 @@ class Server:
             if resp._h:
                 for k, v in resp._h.items():
                     line = "%s: %s\r\n" % (k, v)
-                    if line.count("\r") != 1 or line.count("\n") != 1:
-                        raise ValueError("header %r holds a line break" % k)
+                    if line.count("\r") != 1 or line.count("\n") != 1 or k.find(":") >= 0:
+                        raise ValueError("bad response header %r" % k)
                     p = _put(out, p, line.encode())
             if resp.cookies:
                 for v in resp.cookie_values(self.SECURE):
