@@ -170,6 +170,7 @@ class Server:
         self._omv = None
         self._stop = None
         self._nid = 0
+        self._parser = None  # request.py's head parser, made on first use
         self._waiting = 0  # connections waiting for a slot
         self._closing = False
         self.port = None

@@ -87,13 +87,156 @@ def parse_qs(b):
     return out
 
 
+def _parser(srv):
+    # The head parser, one per server: send it a Request whose head ends at r.head_end, it
+    # answers 0 or an error status. On MicroPython a function with this many locals would
+    # allocate its frame on the heap at every call; a generator's frame is allocated once, and
+    # one is enough because parsing never waits.
+    st = 0
+    while True:
+        r = yield st
+        st = 0
+        try:
+            buf = r._buf
+            end = r.head_end
+            # request line: METHOD SP target SP HTTP/1.x
+            rl = buf.find(b"\r\n", 0, end + 2)
+            sp = buf.find(b" ", 0, rl)
+            sp2 = buf.rfind(b" ", sp + 1, rl)
+            r.method = None
+            for m in _METHODS:
+                if len(m) == sp and buf.startswith(m):
+                    r.method = _NAMES[m]
+                    break
+            if rl > srv.MAX_REQUEST_LINE:
+                st = 414
+            elif r.method is None:
+                st = 501 if sp > 0 and _is_token(buf, 0, sp) else 400
+            elif sp2 <= sp + 1 or rl - sp2 != 9 or not buf.startswith(b"HTTP/", sp2 + 1):
+                st = 400
+            elif buf[sp2 + 7] != 0x2E or not 48 <= buf[sp2 + 8] <= 57:
+                st = 400
+            elif buf[sp2 + 6] != 49:  # only HTTP/1.x
+                st = 505 if 48 <= buf[sp2 + 6] <= 57 else 400
+            if st:
+                continue
+            r.minor = buf[sp2 + 8] - 48
+            # target: origin-form "/path?query"; absolute-form "http://host/path" is
+            # reduced to it; "*" only for OPTIONS
+            ts = sp + 1
+            if buf[ts] != 0x2F:
+                if buf.startswith(b"http://", ts) or buf.startswith(b"https://", ts):
+                    ts = buf.find(b"/", buf.find(b"//", ts) + 2, sp2)
+                elif not (buf[ts] == 0x2A and sp2 == ts + 1 and r.method == "OPTIONS"):
+                    ts = -1
+                if ts < 0:
+                    st = 400
+                    continue
+            for i in range(ts, sp2):
+                if buf[i] <= _SP or buf[i] == 0x7F:
+                    st = 400
+            if st:
+                continue
+            q = buf.find(b"?", ts, sp2)
+            if q >= 0:
+                r._qs = q + 1
+                r._qe = sp2
+                sp2 = q
+            if buf.find(b"%", ts, sp2) < 0:
+                r.path = buf[ts:sp2].decode()
+            else:
+                r.path = unquote(buf[ts:sp2], False)
+            # header lines; a bare CR or LF anywhere in the head is refused (smuggling)
+            n = 0
+            hosts = 0
+            keep = r.minor >= 1
+            lim = end + 2
+            pos = buf.find(b"\r\n", 0, lim) + 2
+            while pos < lim:
+                e = buf.find(b"\r\n", pos, lim)
+                n += 1
+                c = buf.find(b":", pos, e)
+                if n > srv.MAX_HEADERS:
+                    st = 431
+                elif c <= pos or buf[pos] == _SP or buf[pos] == _HT:
+                    st = 400
+                elif buf[c - 1] == _SP or buf[c - 1] == _HT:
+                    st = 400
+                if st:
+                    break
+                vs = c + 1
+                while vs < e and (buf[vs] == _SP or buf[vs] == _HT):
+                    vs += 1
+                ve = e
+                while ve > vs and (buf[ve - 1] == _SP or buf[ve - 1] == _HT):
+                    ve -= 1
+                k = c - pos
+                f = buf[pos] | 0x20
+                pos = e + 2
+                if k == 4 and f == 0x68 and _name_is(buf, c - k, b"host"):
+                    hosts += 1
+                elif f == 0x63 and k == 6 and _name_is(buf, c - k, b"cookie"):
+                    if r._ck < 0:
+                        r._ck = vs
+                        r._cke = ve
+                elif f == 0x61 and k == 13 and _name_is(buf, c - k, b"authorization"):
+                    r._au = vs
+                    r._aue = ve
+                elif f == 0x63 and k == 14 and _name_is(buf, c - k, b"content-length"):
+                    if ve == vs or ve - vs > 9:
+                        st = 400 if ve == vs else 413
+                        break
+                    v = 0
+                    for i in range(vs, ve):
+                        d = buf[i] - 48
+                        if not 0 <= d <= 9:
+                            st = 400
+                        v = v * 10 + d
+                    if st or 0 <= r.length != v:
+                        st = 400
+                        break
+                    r.length = v
+                elif f == 0x63 and k == 12 and _name_is(buf, c - k, b"content-type"):
+                    r._ct = vs
+                    r._cte = ve
+                elif f == 0x63 and k == 10 and _name_is(buf, c - k, b"connection"):
+                    for t in bytes(buf[vs:ve]).lower().split(b","):
+                        t = t.strip()
+                        if t == b"close":
+                            keep = False
+                            break
+                        if t == b"keep-alive":
+                            keep = True
+                elif f == 0x74 and k == 17 and _name_is(buf, c - k, b"transfer-encoding"):
+                    st = 501
+                    break
+                elif f == 0x65 and k == 6 and _name_is(buf, c - k, b"expect"):
+                    if bytes(buf[vs:ve]).lower() != b"100-continue":
+                        st = 417
+                        break
+                    r.expect = True
+            if st:
+                continue
+            if buf.count(b"\n", 0, end) != n or buf.count(b"\r", 0, end) != n:
+                st = 400
+            elif hosts > 1 or r.minor >= 1 and hosts != 1:
+                st = 400
+            elif r.length < 0 and r.method in NEED_BODY:
+                st = 411
+            else:
+                r.keep = keep
+        except MemoryError:
+            st = 503
+        except Exception:  # noqa: BLE001 - a head that cannot be read is a bad request
+            st = 400
+
+
 class Request:
     def __init__(self, server, buf, view):
         self._srv = server
         self._buf = buf
         self._view = view  # this connection's reusable session view (or None)
         self._mv = memoryview(buf)
-        self._p = None  # the head parser (a generator), made on first use
         self.client_raw = None
         self.reset()
 
@@ -125,154 +268,12 @@ class Request:
     # -- head parsing ------------------------------------------------------------------------
     def parse(self, end):
         # Parse buf[:end + 4] (end = offset of the blank line). Returns 0 or an error status.
-        p = self._p
-        if p is None:
-            p = self._p = self._parser()
-            next(p)
-        return p.send(end)
-
-    def _parser(self):
-        # A generator that lives as long as the connection slot: send it `end`, it answers 0
-        # or an error status. On MicroPython a function with this many locals would allocate
-        # its frame on the heap at every call; a generator's frame is allocated once.
-        buf = self._buf
+        self.head_end = end
         srv = self._srv
-        st = 0
-        while True:
-            end = yield st
-            st = 0
-            self.head_end = end
-            try:
-                # request line: METHOD SP target SP HTTP/1.x
-                rl = buf.find(b"\r\n", 0, end + 2)
-                sp = buf.find(b" ", 0, rl)
-                sp2 = buf.rfind(b" ", sp + 1, rl)
-                self.method = None
-                for m in _METHODS:
-                    if len(m) == sp and buf.startswith(m):
-                        self.method = _NAMES[m]
-                        break
-                if rl > srv.MAX_REQUEST_LINE:
-                    st = 414
-                elif self.method is None:
-                    st = 501 if sp > 0 and _is_token(buf, 0, sp) else 400
-                elif sp2 <= sp + 1 or rl - sp2 != 9 or not buf.startswith(b"HTTP/", sp2 + 1):
-                    st = 400
-                elif buf[sp2 + 7] != 0x2E or not 48 <= buf[sp2 + 8] <= 57:
-                    st = 400
-                elif buf[sp2 + 6] != 49:  # only HTTP/1.x
-                    st = 505 if 48 <= buf[sp2 + 6] <= 57 else 400
-                if st:
-                    continue
-                self.minor = buf[sp2 + 8] - 48
-                # target: origin-form "/path?query"; absolute-form "http://host/path" is
-                # reduced to it; "*" only for OPTIONS
-                ts = sp + 1
-                if buf[ts] != 0x2F:
-                    if buf.startswith(b"http://", ts) or buf.startswith(b"https://", ts):
-                        ts = buf.find(b"/", buf.find(b"//", ts) + 2, sp2)
-                    elif not (buf[ts] == 0x2A and sp2 == ts + 1 and self.method == "OPTIONS"):
-                        ts = -1
-                    if ts < 0:
-                        st = 400
-                        continue
-                for i in range(ts, sp2):
-                    if buf[i] <= _SP or buf[i] == 0x7F:
-                        st = 400
-                if st:
-                    continue
-                q = buf.find(b"?", ts, sp2)
-                if q >= 0:
-                    self._qs = q + 1
-                    self._qe = sp2
-                    sp2 = q
-                if buf.find(b"%", ts, sp2) < 0:
-                    self.path = buf[ts:sp2].decode()
-                else:
-                    self.path = unquote(buf[ts:sp2], False)
-                # header lines; a bare CR or LF anywhere in the head is refused (smuggling)
-                n = 0
-                hosts = 0
-                keep = self.minor >= 1
-                lim = end + 2
-                pos = buf.find(b"\r\n", 0, lim) + 2
-                while pos < lim:
-                    e = buf.find(b"\r\n", pos, lim)
-                    n += 1
-                    c = buf.find(b":", pos, e)
-                    if n > srv.MAX_HEADERS:
-                        st = 431
-                    elif c <= pos or buf[pos] == _SP or buf[pos] == _HT:
-                        st = 400
-                    elif buf[c - 1] == _SP or buf[c - 1] == _HT:
-                        st = 400
-                    if st:
-                        break
-                    vs = c + 1
-                    while vs < e and (buf[vs] == _SP or buf[vs] == _HT):
-                        vs += 1
-                    ve = e
-                    while ve > vs and (buf[ve - 1] == _SP or buf[ve - 1] == _HT):
-                        ve -= 1
-                    k = c - pos
-                    f = buf[pos] | 0x20
-                    pos = e + 2
-                    if k == 4 and f == 0x68 and _name_is(buf, c - k, b"host"):
-                        hosts += 1
-                    elif f == 0x63 and k == 6 and _name_is(buf, c - k, b"cookie"):
-                        if self._ck < 0:
-                            self._ck = vs
-                            self._cke = ve
-                    elif f == 0x61 and k == 13 and _name_is(buf, c - k, b"authorization"):
-                        self._au = vs
-                        self._aue = ve
-                    elif f == 0x63 and k == 14 and _name_is(buf, c - k, b"content-length"):
-                        if ve == vs or ve - vs > 9:
-                            st = 400 if ve == vs else 413
-                            break
-                        v = 0
-                        for i in range(vs, ve):
-                            d = buf[i] - 48
-                            if not 0 <= d <= 9:
-                                st = 400
-                            v = v * 10 + d
-                        if st or 0 <= self.length != v:
-                            st = 400
-                            break
-                        self.length = v
-                    elif f == 0x63 and k == 12 and _name_is(buf, c - k, b"content-type"):
-                        self._ct = vs
-                        self._cte = ve
-                    elif f == 0x63 and k == 10 and _name_is(buf, c - k, b"connection"):
-                        for t in bytes(buf[vs:ve]).lower().split(b","):
-                            t = t.strip()
-                            if t == b"close":
-                                keep = False
-                                break
-                            if t == b"keep-alive":
-                                keep = True
-                    elif f == 0x74 and k == 17 and _name_is(buf, c - k, b"transfer-encoding"):
-                        st = 501
-                        break
-                    elif f == 0x65 and k == 6 and _name_is(buf, c - k, b"expect"):
-                        if bytes(buf[vs:ve]).lower() != b"100-continue":
-                            st = 417
-                            break
-                        self.expect = True
-                if st:
-                    continue
-                if buf.count(b"\n", 0, end) != n or buf.count(b"\r", 0, end) != n:
-                    st = 400
-                elif hosts > 1 or self.minor >= 1 and hosts != 1:
-                    st = 400
-                elif self.length < 0 and self.method in NEED_BODY:
-                    st = 411
-                else:
-                    self.keep = keep
-            except MemoryError:
-                st = 503
-            except Exception:  # noqa: BLE001 - a head that cannot be read is a bad request
-                st = 400
+        if srv._parser is None:
+            srv._parser = _parser(srv)
+            next(srv._parser)
+        return srv._parser.send(self)
 
     # -- what handlers read ---------------------------------------------------------------------
     def _text(self, s, e):
