@@ -32,7 +32,7 @@ import benchdoc  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 SERVERS = ROOT / "tools" / "bench_servers"
-HEAP_STEPS_K = [12, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 128, 160, 192, 256, 384]
+HEAP_STEPS_K = [12, 16, 20, 24, 28, 32, 40, 48, 56, 64, 72, 80, 96, 112, 128, 144, 160, 192, 256]
 TARGETS = {
     "ka1": 0.5,  # (b) >= 0.5 x (a) at 1 keep-alive connection
     "vs_microdot": 3.0,  # (b) >= 3 x microdot's plain route at 16 keep-alive connections
@@ -218,6 +218,43 @@ def smallest_heap(mpy_dir, module, args=(), path="/"):
     return HEAP_STEPS_K[lo]
 
 
+def heap_breakdown(mpy_dir):
+    """Where (b)'s heap goes: module code, one connection slot, one open connection (bytes)."""
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join([".frozen", str(mpy_dir)]))
+    code = (
+        "import gc\ngc.collect()\na=gc.mem_alloc()\nimport asyncio\ngc.collect()\n"
+        "b=gc.mem_alloc()\nimport sessionring.http, sessionring.ring\ngc.collect()\n"
+        "print(b-a, gc.mem_alloc()-b)"
+    )
+    out = subprocess.run(
+        [str(BIN / "micropython"), "-c", code], env=env, capture_output=True, text=True
+    ).stdout.split()
+    res = {"asyncio": int(out[0]), "modules": int(out[1])}
+    base = {}
+    for slots in (1, 16):
+        srv = mp_server(mpy_dir, "sr_app", free_port(), args=(str(slots),))
+        try:
+            if not srv.ok:
+                return None
+            cookie = "Cookie: sid=%s\r\n" % srv.info["token"]
+            base[slots] = int(http_get(srv.port, "/_heap", cookie))
+            if slots == 16:
+                socks = []
+                for _ in range(15):  # 15 keep-alive connections, one request each
+                    s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+                    s.sendall(("GET / HTTP/1.1\r\nHost: b\r\n%s\r\n" % cookie).encode())
+                    s.recv(1000)
+                    socks.append(s)
+                res["connection"] = (int(http_get(srv.port, "/_heap", cookie)) - base[16]) / 15
+                for s in socks:
+                    s.close()
+        finally:
+            srv.stop()
+    res["slot"] = (base[16] - base[1]) / 15
+    res["idle"] = base[16]
+    return res
+
+
 def fmt_rps(r, base=None):
     if not r or not r["rps"]:
         return "n/a"
@@ -260,7 +297,8 @@ def report(mp, cp, heaps, seconds):
         lines.append("| %s | %s |" % (label, " | ".join(cells)))
     lines += [
         "",
-        "### Memory on the MicroPython unix port (64-bit; a 32-bit board needs about half)",
+        "### Memory on the MicroPython unix port (a 64-bit build: objects and frames take about"
+        " twice what they take on a 32-bit board; buffers do not)",
         "",
         "| server | heap allocated per request | smallest `-X heapsize`, 16 keep-alive clients |",
         "|---|---|---|",
@@ -280,6 +318,26 @@ def report(mp, cp, heaps, seconds):
                 ("%d KB" % h) if h else "more than %d KB" % HEAP_STEPS_K[-1],
             )
         )
+    bd = mp.get("breakdown")
+    if bd:
+        lines += [
+            "",
+            "Where (b)'s heap goes (`gc.mem_alloc()` after a collection): asyncio %.1f KB; "
+            "sessionring's modules loaded from .mpy %.1f KB; each of the %d preallocated "
+            "connection slots %.1f KB (its %d-byte request buffer, its Request and session view); "
+            "each open keep-alive connection %.1f KB more (asyncio task and stream, coroutine "
+            "frames); %.1f KB in use with 16 slots before any connection. The rest of the "
+            "smallest heap is room for per-request garbage between collections."
+            % (
+                bd["asyncio"] / 1024,
+                bd["modules"] / 1024,
+                16,
+                bd["slot"] / 1024,
+                2048,
+                bd["connection"] / 1024,
+                bd["idle"] / 1024,
+            ),
+        ]
     if cp:
         lines += [
             "",
@@ -357,6 +415,8 @@ def main():
         for key, module in (("a", "raw"), ("b", "sr_app"), ("c", "microdot_app")):
             heaps[key] = smallest_heap(tmp, module)
             print(key, "smallest heap", heaps[key], "KB", flush=True)
+        mp["breakdown"] = heap_breakdown(tmp)
+        print("breakdown", mp["breakdown"], flush=True)
     # CPython: sessionring's authenticated GET next to microdot's session route
     ka = MODES[:2]
     srv = cpy_server("sr_app.py", free_port())

@@ -2,6 +2,7 @@
 # Prints "token TOKEN" and "ready PORT", then serves. Without a valid session cookie the answer
 # is 401, so wrk's non-2xx count shows any request that was not authenticated.
 # Usage: micropython|python sr_app.py PORT [MAX_CONNS]
+import gc
 import sys
 
 import micropython
@@ -26,6 +27,13 @@ def page(req):
 def mem(req):
     # the bench reads the heap counter before and after a run
     return b"%d\n" % (mem_total() if mem_total else 0)
+
+
+@app.route("/_heap")
+def heap(req):
+    # bytes in use after a collection, for the bench's breakdown of where the heap goes
+    gc.collect()
+    return b"%d\n" % gc.mem_alloc()
 
 
 print("token", tok)
