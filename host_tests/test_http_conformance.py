@@ -13,7 +13,7 @@ import pytest
 from httplint import HttpRequestLinter, HttpResponseLinter, status
 from httplint.note import levels
 
-from conftest import ROOT, interpreter_command
+from harness import ROOT, interpreter_command
 
 APP = ROOT / "host_tests" / "_http_util.py"
 # httplint marks these BAD only to say what the refusal itself means ("the server won't accept
