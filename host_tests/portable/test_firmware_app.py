@@ -90,7 +90,7 @@ def _call(app, req):
 
 def _login(app, password=PW):
     form = _call(app, Req(app, "GET", "/login"))
-    csrf = form.cookies[0][0].split(";")[0].split("=", 1)[1]
+    csrf = form.cookie_values(False)[0].split(";")[0].split("=", 1)[1]
     req = Req(
         app,
         "POST",
