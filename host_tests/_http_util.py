@@ -1,6 +1,7 @@
 # A demo app for the host-only HTTP tests: runs under CPython or the MicroPython unix port
 # (started through conftest.interpreter_command), prints "port N", and serves on 127.0.0.1
-# until killed. Its routes cover every kind of answer the server produces.
+# until killed. Its routes cover every kind of answer the server produces, and /hog and /free
+# let a test run it out of memory.
 import asyncio
 import sys
 
@@ -67,6 +68,27 @@ def boom(req):
 @app.route("/oom")
 def oom(req):
     raise MemoryError
+
+
+_hog = []
+
+
+@app.route("/hog", methods=("POST",))
+def hog(req):
+    # take nearly all the free heap and keep it (MicroPython under a small -X heapsize only)
+    try:
+        while True:
+            _hog.append(bytearray(256))
+    except MemoryError:
+        pass
+    del _hog[-8:]  # enough to answer this request
+    return b"hogged"
+
+
+@app.route("/free", methods=("POST",))
+def free(req):
+    _hog.clear()
+    return b"freed"
 
 
 async def main():

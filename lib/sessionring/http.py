@@ -297,10 +297,14 @@ class Server:
     async def _accept(self, ls):
         # MicroPython's accept loop: survives a failed accept and running out of memory.
         while True:
-            await _readable(ls)
             try:
+                await _readable(ls)
                 s, addr = ls.accept()
             except OSError:
+                continue
+            except MemoryError:
+                gc.collect()
+                await asyncio.sleep_ms(10)  # let the connections finish and free memory
                 continue
             try:
                 s.setblocking(False)
@@ -378,44 +382,43 @@ class Server:
 
     # -- one connection -------------------------------------------------------------------------
     async def _conn(self, reader, writer, addr=None):
-        c = None if self._closing else self._take()
-        if c is None and not self._closing and self._waiting < self.BACKLOG:
-            # every slot is busy: wait a little for one (polling; this is the overload path)
-            self._waiting += 1
-            try:
-                for _ in range(self.READ_TIMEOUT_MS // 20):
-                    await asyncio.sleep(0.02)
-                    c = None if self._closing else self._take()
-                    if c is not None:
-                        break
-            finally:
-                self._waiting -= 1
-        if c is None:
-            self.refused += 1
-            try:
+        # One connection, start to end. Nothing that goes wrong here reaches the accept loop,
+        # and the slot and the socket are always given back.
+        c = None
+        me = 0
+        try:
+            c = None if self._closing else self._take()
+            if c is None and not self._closing and self._waiting < self.BACKLOG:
+                # every slot is busy: wait a little for one (polling; the overload path)
+                self._waiting += 1
+                try:
+                    for _ in range(self.READ_TIMEOUT_MS // 20):
+                        await asyncio.sleep(0.02)
+                        c = None if self._closing else self._take()
+                        if c is not None:
+                            break
+                finally:
+                    self._waiting -= 1
+            if c is None:
+                self.refused += 1
                 writer.write(_E503)
                 await writer.drain()
                 await self._linger(reader, memoryview(bytearray(128)))
-            except Exception:  # noqa: BLE001
-                pass
-            await self._close(writer)
-            return
-        self._nid = self._nid + 1 & 0x3FFFFFFF or 1
-        me = self._nid
-        c.owner = me
-        c.why = 0
-        c.served = 0
-        c.state = _IDLE
-        c.since = self._clock.ticks_ms()
-        c.task = asyncio.current_task()
-        req = c.req
-        req.client_raw = addr if addr is not None else writer.get_extra_info("peername")
-        try:
+                return
+            self._nid = self._nid + 1 & 0x3FFFFFFF or 1
+            me = self._nid
+            c.owner = me
+            c.why = 0
+            c.served = 0
+            c.state = _IDLE
+            c.since = self._clock.ticks_ms()
+            c.task = asyncio.current_task()
+            c.req.client_raw = addr if addr is not None else writer.get_extra_info("peername")
             await self._requests(c, reader, writer)
         except asyncio.CancelledError:
-            if c.owner == me and c.why == _TIMEOUT and c.state == _READ:
+            if c is not None and c.owner == me and c.why == _TIMEOUT and c.state == _READ:
                 try:
-                    self._emit(writer, req, 408, None, False)
+                    self._emit(writer, c.req, 408, None, False)
                     await writer.drain()
                     await self._linger(reader, c.mv)
                 except Exception:  # noqa: BLE001
@@ -429,11 +432,11 @@ class Server:
         except Exception:  # noqa: BLE001 - a reset or broken connection ends only itself
             pass
         finally:
-            if c.owner == me:
+            if c is not None and c.owner == me:
                 c.owner = 0
                 c.state = _FREE
                 c.task = None
-                req.reset()
+                c.req.reset()
             await self._close(writer)
 
     async def _close(self, writer):
