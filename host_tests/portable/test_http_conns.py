@@ -2,7 +2,7 @@
 # and its eviction order, and failures that end one connection but never the server.
 import asyncio
 
-from _http_support import Client, fetch, serving, until
+from _http_support import Client, fetch, serving, until, within
 
 from _support import FakeClock
 from sessionring.http import Response, Server
@@ -367,3 +367,23 @@ def test_close_ends_open_connections():
 
     run(main)
     assert state == {"closed": True, "refused": True}
+
+
+def test_a_burst_of_16_connections_is_served():
+    # the listen backlog and the accept loop keep up with 16 clients connecting at once
+    app = _app(max_conns=16)
+
+    async def one(port, out):
+        c = await Client.open(port)
+        out.append((await c.request("GET", "/"))[2])
+        await c.close()
+
+    async def body(port):
+        out = []
+        # a connection the backlog drops is retried by the client's kernel after a second:
+        # well within that, every one must have been answered
+        await within(asyncio.gather(*[one(port, out) for _ in range(16)]), 900)
+        assert out == [b"ok"] * 16
+        assert app.stats()["refused"] == 0 and app.stats()["evicted"] == 0
+
+    serving(app, body)
