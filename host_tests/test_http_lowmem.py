@@ -10,7 +10,7 @@ import socket
 import subprocess
 import threading
 
-from conftest import ROOT, interpreter_command
+from harness import ROOT, interpreter_command
 
 APP = ROOT / "host_tests" / "_http_util.py"
 
