@@ -45,7 +45,7 @@ def status(a, req):
 def login(a, req):
     if "origin" in req.headers and not a._same_origin(req):
         return _error(403, "cross-origin request")
-    if not req.headers.get("content-type", "").startswith("application/json"):
+    if req.content_type() != "application/json":
         return _error(415, "send application/json")
     body = req.json
     if (

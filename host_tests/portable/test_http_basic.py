@@ -294,3 +294,36 @@ def test_options_and_bad_types():
         raise AssertionError("a misspelt option must be refused")
     assert Server(max_conns=3).MAX_CONNS == 3 and Server.MAX_CONNS == 8
     assert app.MAX_HEAD == 2048 and app.BACKLOG >= 16
+
+
+def test_bytes_that_are_not_utf8_in_headers_get_an_answer():
+    # Non-UTF-8 bytes in Authorization or Content-Type are treated as not sent: the request is
+    # served (or refused with a 4xx), never a 500 and never a silent close.
+    app = _app()
+
+    async def body(port):
+        c = await Client.open(port)
+        await c.send(b"GET /json HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xff\xfeaa\r\n\r\n")
+        st, h, b = await c.response()
+        assert st == 200
+        await c.send(
+            b"POST /json HTTP/1.1\r\nHost: x\r\nContent-Type: \xff\r\nContent-Length: 1\r\n\r\na"
+        )
+        st, h, b = await c.response()
+        assert st == 200
+        assert b'"form": {}' in b and b'"json": null' in b
+        await c.close()
+
+    serving(app, body)
+
+
+def test_deeply_nested_json_is_400():
+    app = _app()
+
+    async def body(port):
+        st, h, b = await fetch(
+            port, "POST", "/json", {"Content-Type": "application/json"}, b"[" * 1500
+        )
+        assert st == 400
+
+    serving(app, body)

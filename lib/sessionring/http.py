@@ -306,6 +306,9 @@ class Server:
                 gc.collect()
                 await asyncio.sleep_ms(10)  # let the connections finish and free memory
                 continue
+            except Exception:  # noqa: BLE001 - nothing may end the accept loop
+                await asyncio.sleep_ms(10)
+                continue
             try:
                 s.setblocking(False)
                 try:

@@ -277,7 +277,13 @@ class Request:
 
     # -- what handlers read ---------------------------------------------------------------------
     def _text(self, s, e):
-        return self._buf[s:e].decode() if s >= 0 else None
+        # The bytes s..e as str; None when absent or not UTF-8 (treated as not sent).
+        if s < 0:
+            return None
+        try:
+            return self._buf[s:e].decode()
+        except UnicodeError:
+            return None
 
     def header_bytes(self, s, e):
         return memoryview(self._buf)[s:e]
@@ -287,6 +293,8 @@ class Request:
         if self._ct < 0:
             return ""
         t = self._text(self._ct, self._cte)
+        if t is None:
+            return "?"  # not UTF-8: a type no handler accepts
         return t.split(";")[0].strip().lower()
 
     @property
@@ -350,7 +358,7 @@ class Request:
         if self.body and self.content_type() == "application/json":
             try:
                 self.json = json.loads(self.body)
-            except ValueError:
+            except Exception:  # noqa: BLE001 - ValueError, or CPython's RecursionError on [[[...
                 return False
         return True
 
@@ -385,7 +393,8 @@ class Request:
     def _bearer(self):
         s = self._au
         if self._aue - s > 7 and _name_is(self._buf, s, b"bearer "):
-            return self._text(s + 7, self._aue).strip()
+            t = self._text(s + 7, self._aue)
+            return t.strip() if t else None
         return None
 
     def _set_cookie(self, value):
