@@ -5,11 +5,14 @@ and they would shadow each other as a module named `conftest`.
 """
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+
+from hosttools import ToolMissing, find_tool  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTABLE = ROOT / "host_tests" / "portable"
@@ -17,14 +20,16 @@ INTERPRETERS = ("cpython", "micropython")
 MODULE_TIMEOUT_S = 300
 
 
+def host_tool(name):
+    """Path of a host command from .venv or PATH; the test fails clearly when it is missing."""
+    try:
+        return find_tool(name)
+    except ToolMissing as e:
+        pytest.fail(str(e))
+
+
 def micropython_exe():
-    venv = ROOT / ".venv" / "bin" / "micropython"
-    if venv.exists():
-        return str(venv)
-    found = shutil.which("micropython")
-    if not found:
-        pytest.fail("the MicroPython unix port is not installed: run tools/setup.sh")
-    return found
+    return host_tool("micropython")
 
 
 def interpreter_command(interp, script, heap="16M"):

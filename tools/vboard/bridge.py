@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -28,6 +27,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
+if str(ROOT / "tools") not in sys.path:
+    sys.path.insert(0, str(ROOT / "tools"))
+
+from hosttools import find_tool  # noqa: E402
+
 BOARD_SCRIPT = HERE / "board.py"
 
 EXIT_RAW = 64  # board.py: soft reset into the raw REPL
@@ -55,13 +59,7 @@ except (ImportError, OSError, AttributeError):
 
 
 def micropython_exe():
-    venv = ROOT / ".venv" / "bin" / "micropython"
-    if venv.exists():
-        return str(venv)
-    found = shutil.which("micropython")
-    if not found:
-        raise RuntimeError("the MicroPython unix port is not installed: run tools/setup.sh")
-    return found
+    return find_tool("micropython")
 
 
 class VirtualBoard:
