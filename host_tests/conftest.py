@@ -42,7 +42,7 @@ class _ModuleRun:
             err, rc = "timed out after %d s" % MODULE_TIMEOUT_S, None
         self.results = {}
         self.output = {}
-        current, lines = None, []
+        current, lines = None, out.splitlines()[-60:]  # before any test: the import's output
         for line in out.splitlines():
             if line.startswith("@@sr-begin "):
                 current, lines = line.split(" ", 1)[1], []

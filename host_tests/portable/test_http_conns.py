@@ -230,6 +230,33 @@ def test_cap_answers_503_when_every_connection_is_busy():
     serving(app, body)
 
 
+def test_slow_clients_at_the_cap_do_not_lock_out_a_new_one():
+    # Clients that hold every slot and send a byte at a time are cut by the watchdog after the
+    # read timeout; a client that came just after them waits long enough to get a slot.
+    app = Server(max_conns=2, read_timeout_ms=200, linger_ms=20)
+
+    @app.route("/")
+    def index(req):
+        return "ok"
+
+    async def body(port):
+        slow = []
+        for _ in range(2):  # (MicroPython has no await inside a comprehension)
+            x = await Client.open(port)
+            await x.send(b"G")
+            slow.append(x)
+        await until(lambda: app.stats()["reading"] == 2)
+        c = await Client.open(port)
+        await c.send(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        st, h, b = await c.response()
+        assert st == 200 and b == b"ok"
+        assert app.stats()["refused"] == 0
+        for x in slow + [c]:
+            await x.close()
+
+    serving(app, body)
+
+
 def test_a_connection_waiting_for_a_slot_gets_one_when_it_frees():
     gate = asyncio.Event()
     app = Server(max_conns=1, read_timeout_ms=2000)

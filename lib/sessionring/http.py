@@ -323,11 +323,15 @@ class Server:
             except Exception:  # noqa: BLE001 - the accept loop outlives any one connection
                 s.close()
 
-    async def _watch(self):
+    def _watch_ms(self):
+        # How often the watchdog looks: a few times per timeout, at most once a second.
         t = self.READ_TIMEOUT_MS
         if self.IDLE_TIMEOUT_MS < t:
             t = self.IDLE_TIMEOUT_MS
-        t = min(1000, max(10, t // 4))
+        return min(1000, max(10, t // 4))
+
+    async def _watch(self):
+        t = self._watch_ms()
         sleep_ms = getattr(asyncio, "sleep_ms", None)
         while True:
             if sleep_ms is not None:
@@ -392,10 +396,11 @@ class Server:
         try:
             c = None if self._closing else self._take()
             if c is None and not self._closing and self._waiting < self.BACKLOG:
-                # every slot is busy: wait a little for one (polling; the overload path)
+                # every slot is busy: wait for one (polling; the overload path). Long enough
+                # for the watchdog to have cut any client that was too slow when we came.
                 self._waiting += 1
                 try:
-                    for _ in range(self.READ_TIMEOUT_MS // 20):
+                    for _ in range((self.READ_TIMEOUT_MS + 2 * self._watch_ms()) // 20):
                         await asyncio.sleep(0.02)
                         c = None if self._closing else self._take()
                         if c is not None:
