@@ -6,7 +6,7 @@ PY ?= micropython
 PORT ?=
 BOARD ?= unix
 
-.PHONY: setup test test-fast run bench bench-ring bench-http footprint lint format deploy vboard clean
+.PHONY: setup test test-fast run bench bench-ring bench-http footprint screenshots lint format deploy vboard clean
 
 setup:
 	@tools/setup.sh
@@ -17,6 +17,12 @@ test: setup
 # Without the browser and load tests, for a quick loop while editing.
 test-fast: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -m "not browser and not slow"
+
+# Refresh the phone screenshots in docs/screenshots/ (the browser test; normally it writes them
+# to host_tests/.artifacts/ so that a test run leaves the tree as it was).
+screenshots: setup
+	SESSIONRING_SCREENSHOTS=docs/screenshots PATH="$(CURDIR)/$(BIN):$$PATH" \
+		$(BIN)/python -m pytest -q host_tests/browser
 
 run: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/run.py --py $(PY) --port $(or $(PORT),8080)

@@ -1,7 +1,9 @@
 """The admin page in a real browser (headless Chromium, JavaScript off, a phone's viewport),
 against the firmware as `make run` starts it, on the MicroPython unix port. Saves a screenshot
-of each page to docs/screenshots/."""
+of each page to host_tests/.artifacts/screenshots/, or to the folder named by
+SESSIONRING_SCREENSHOTS (`make screenshots` refreshes docs/screenshots/ that way)."""
 
+import os
 import re
 
 import pytest
@@ -9,7 +11,7 @@ from _firmware_proc import PASSWORD, ROOT, Firmware
 
 pytestmark = pytest.mark.browser
 
-SHOTS = ROOT / "docs" / "screenshots"
+SHOTS = ROOT / os.environ.get("SESSIONRING_SCREENSHOTS", "host_tests/.artifacts/screenshots")
 PHONE = {
     "viewport": {"width": 390, "height": 844},
     "device_scale_factor": 2,
@@ -43,7 +45,9 @@ def _login(page, url, password=PASSWORD):
 
 def _shot(page, name):
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / (name + ".png")), full_page=True)
+    path = SHOTS / (name + ".png")
+    page.screenshot(path=str(path), full_page=True)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_admin_tour(browser, fw):
