@@ -5,11 +5,12 @@ they check the tool rather than the firmware; test_deploy_e2e.py deploys the rea
 """
 
 import json
+import subprocess
 import sys
 
 import pytest
 
-from harness import ROOT
+from harness import ROOT, host_tool
 
 sys.path.insert(0, str(ROOT / "tools"))
 import deploy as dp  # noqa: E402 - tools/deploy.py
@@ -156,14 +157,27 @@ def test_mpy_version_checks(tmp_path):
         assert words in str(e.value) and "Traceback" not in str(e.value)
 
 
-def test_mpy_checks_for_native_code(tmp_path):
-    # The library's viper module carries machine code: sub-version and arch must match too.
+def test_library_build_is_bytecode_only(tmp_path):
+    # The viper token code is compiled on the device at import, so no .mpy carries machine
+    # code: any MicroPython that loads .mpy v6 loads the build, whatever its sub-version.
     items, _ = dp.build("esp32", ROOT, tmp_path)
-    natives = [
-        i for i in items if i.target.endswith(".mpy") and dp.mpy_header(i.data)[2] != "none"
-    ]
-    if not natives:
-        pytest.fail("expected a native (viper) module in the library build for esp32")
+    mpys = [i for i in items if i.target.endswith(".mpy")]
+    assert mpys
+    assert all(dp.mpy_header(i.data)[2] == "none" for i in mpys)
+    dp.check_mpy(_mpy(6, 1, "xtensawin"), items)
+
+
+def test_mpy_checks_for_native_code(tmp_path):
+    # A module with machine code (from an app's own @viper module compiled with -march) must
+    # match the device's sub-version and architecture too.
+    src = tmp_path / "fast.py"
+    src.write_text("import micropython\n@micropython.viper\ndef f(x: int) -> int:\n    return x\n")
+    out = tmp_path / "fast.mpy"
+    subprocess.run(
+        [host_tool("mpy-cross"), "-march=xtensawin", "-o", str(out), str(src)], check=True
+    )
+    items = [dp.Item(src, out, "lib/fast.mpy")]
+    assert dp.mpy_header(items[0].data)[2] == "xtensawin"
     dp.check_mpy(_mpy(6, 3, "xtensawin"), items)
     with pytest.raises(dp.DeployError, match="too old for the native code"):
         dp.check_mpy(_mpy(6, 1, "xtensawin"), items)

@@ -1,5 +1,5 @@
 # Tokens: format, uniqueness, and rejection of every malformed kind before any lookup.
-from _support import no_alloc
+from _support import IS_MICROPYTHON, no_alloc
 from sessionring import token
 from sessionring.ring import ROLE_ANON, SessionRing
 
@@ -30,6 +30,15 @@ def test_encode_round_trip():
     other = bytearray(secret)
     other[15] ^= 1
     assert not token.equal(raw, 4, other, 0, 16)
+
+
+def test_viper_decoder_is_used_on_micropython():
+    # The unix port has a native emitter: the fast path must not silently fall back.
+    if IS_MICROPYTHON:
+        assert token.decode_into is not token.decode_into_py
+        assert token.equal is not token.equal_py
+    else:
+        assert token.decode_into is token.decode_into_py
 
 
 def test_fast_and_plain_decoders_agree():

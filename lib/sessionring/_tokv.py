@@ -1,20 +1,21 @@
 # Viper versions of the token hot path: byte loops at machine speed, frames on the C stack, no
-# heap allocation. Imported by token.py where the build has a native emitter (ESP32, RP2040,
-# unix); elsewhere importing this module fails and token.py keeps its pure-Python versions.
-# ptr8 is a viper built-in.
-import micropython
+# heap allocation. They are kept as source and compiled when this module is imported, so that
+# the file itself compiles with plain mpy-cross (no -march) and freezes on any port. Where the
+# runtime has no native emitter (or on CPython) the exec fails, and token.py keeps its
+# pure-Python versions. ptr8 is a viper built-in.
+import micropython  # noqa: F401 - used by the decorators in _SRC
 
-from .token import _DECODE
+from .token import _DECODE  # noqa: F401 - read by decode_into in _SRC
 
-
+_SRC = """
 @micropython.viper
 def decode_into(tok, out) -> int:
     # tok: str/bytes/bytearray/memoryview whose len() is 27 (checked by the caller; a str with
     # non-ASCII characters has at least as many bytes as characters, so 27 bytes are there).
     # Writes the 20 raw bytes to out. Returns 1 for a canonical token, else 0.
-    t = ptr8(tok)  # noqa: F821
-    o = ptr8(out)  # noqa: F821
-    d = ptr8(_DECODE)  # noqa: F821
+    t = ptr8(tok)
+    o = ptr8(out)
+    d = ptr8(_DECODE)
     acc = 0
     nb = 0
     j = 0
@@ -42,8 +43,8 @@ def decode_into(tok, out) -> int:
 @micropython.viper
 def equal(a, aoff: int, b, boff: int, n: int) -> int:
     # Constant-time compare of a[aoff:aoff+n] and b[boff:boff+n]: 1 when equal.
-    pa = ptr8(a)  # noqa: F821
-    pb = ptr8(b)  # noqa: F821
+    pa = ptr8(a)
+    pb = ptr8(b)
     diff = 0
     i = 0
     while i < n:
@@ -52,3 +53,7 @@ def equal(a, aoff: int, b, boff: int, n: int) -> int:
     if diff:
         return 0
     return 1
+"""
+
+exec(_SRC, globals())
+del _SRC
