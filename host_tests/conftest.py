@@ -11,14 +11,7 @@ import subprocess
 
 import pytest
 
-from harness import (  # noqa: F401 - re-exported for older imports
-    INTERPRETERS,
-    MODULE_TIMEOUT_S,
-    PORTABLE,
-    ROOT,
-    interpreter_command,
-    micropython_exe,
-)
+from harness import INTERPRETERS, MODULE_TIMEOUT_S, PORTABLE, ROOT, interpreter_command
 
 
 class _ModuleRun:

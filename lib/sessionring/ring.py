@@ -279,24 +279,37 @@ class SessionRing:
             free = low
         o = free
         self._hint = (o // size + 1) % self._n
-        gen = (self._u16(o + _GEN) + 1) & 0xFFFF
         b[o] = _LIVE
         b[o + _ROLE] = role
-        b[o + _GEN] = gen & 0xFF
-        b[o + _GEN + 1] = gen >> 8
         self._put32(o + _CREATED, now)
         self._put32(o + _SEEN, now)
         b[o + _ULEN] = len(ub)
         for k in range(len(ub)):
             b[o + _USER + k] = ub[k]
+        self.created += 1
+        return self._new_token(o, Session(self))
+
+    def _new_token(self, o, v):
+        # A new generation and secret for slot o, so that every older token stops matching;
+        # binds view v to the slot and gives it the token text. Returns v.
+        b = self._buf
+        gen = (self._u16(o + _GEN) + 1) & 0xFFFF
+        b[o + _GEN] = gen & 0xFF
+        b[o + _GEN + 1] = gen >> 8
         secret = _tok.new_secret()
         for k in range(_tok.SECRET_BYTES):
             b[o + _SECRET + k] = secret[k]
-        self.created += 1
-        v = Session(self)
+        v._ring = self
         v._o = o
         v._gen = gen
-        v.token = _tok.encode((o // size) ^ self._mlo, gen ^ self._mhi, secret)
+        v.token = _tok.encode((o // self._size) ^ self._mlo, gen ^ self._mhi, secret)
+        return v
+
+    def _view(self, o):
+        # A new view of the live slot at offset o (for listings; lookups reuse views).
+        v = Session(self)
+        v._o = o
+        v._gen = self._u16(o + _GEN)
         return v
 
     def rotate(self, x):
@@ -305,18 +318,7 @@ class SessionRing:
         o = self._offset(x)
         if o < 0:
             raise SessionEnded("no such session")
-        b = self._buf
-        gen = (self._u16(o + _GEN) + 1) & 0xFFFF
-        b[o + _GEN] = gen & 0xFF
-        b[o + _GEN + 1] = gen >> 8
-        secret = _tok.new_secret()
-        for k in range(_tok.SECRET_BYTES):
-            b[o + _SECRET + k] = secret[k]
-        v = x if isinstance(x, Session) else Session(self)
-        v._o = o
-        v._gen = gen
-        v.token = _tok.encode((o // self._size) ^ self._mlo, gen ^ self._mhi, secret)
-        return v
+        return self._new_token(o, x if isinstance(x, Session) else Session(self))
 
     def _user_is(self, o, ub):
         b = self._buf
@@ -363,10 +365,7 @@ class SessionRing:
         for i in range(self._n):
             o = i * self._size
             if b[o] == _LIVE:
-                v = Session(self)
-                v._o = o
-                v._gen = self._u16(o + _GEN)
-                yield v
+                yield self._view(o)
 
     def by_handle(self, handle):
         # The live session with this public handle ("slot.generation"), or None.
@@ -381,10 +380,7 @@ class SessionRing:
         o = i * self._size
         if self._buf[o] != _LIVE or self._u16(o + _GEN) != g or self._is_expired(o, self.now()):
             return None
-        v = Session(self)
-        v._o = o
-        v._gen = g
-        return v
+        return self._view(o)
 
 
 class Session:
