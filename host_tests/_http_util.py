@@ -9,7 +9,9 @@ from sessionring.http import Response, Server
 from sessionring.ring import ROLE_ADMIN, SessionRing
 
 ring = SessionRing(slots=4, data_bytes=32)
-app = Server(ring=ring, max_body=64, max_headers=12, read_timeout_ms=500, linger_ms=50)
+app = Server(
+    ring=ring, max_body=64, max_headers=12, read_timeout_ms=500, linger_ms=50, hosts=("h",)
+)
 
 
 @app.route("/")

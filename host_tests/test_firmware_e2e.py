@@ -195,12 +195,32 @@ def test_routes_and_server_answers(fw):
     # the profile's limits reach the server: max_body 2048 in the unix profile
     r = c.post("/login", {"csrf": "x" * 3000})
     assert r.status == 413
-    assert _raw(fw.port, b"POST /login HTTP/1.1\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.1 411 ")
+    assert _raw(fw.port, b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").startswith(
+        b"HTTP/1.1 411 "
+    )
     assert c.get("/" + "a" * 600).status == 414
     many = "".join("X-%d: y\r\n" % i for i in range(30)).encode()
-    assert _raw(fw.port, b"GET / HTTP/1.1\r\nHost: x\r\n" + many + b"\r\n").startswith(
+    assert _raw(fw.port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n" + many + b"\r\n").startswith(
         b"HTTP/1.1 431 "
     )
+
+
+def test_dns_rebinding_is_refused(fw):
+    # A page of evil.example whose name now resolves to the device: the browser sends that
+    # name as Host. Only IP addresses and the profile's names ("localhost" on unix) pass.
+    for host in (b"evil.example", b"evil.example:%d" % fw.port, b"localhost.evil.example"):
+        r = _raw(fw.port, b"GET /login HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
+        assert r.startswith(b"HTTP/1.1 421 "), (host, r[:60])
+    body = b'{"username": "admin", "password": "%s"}' % PASSWORD.encode()
+    r = _raw(
+        fw.port,
+        b"POST /api/login HTTP/1.1\r\nHost: evil.example\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(body), body),
+    )
+    assert r.startswith(b"HTTP/1.1 421 ") and b"token" not in r
+    for host in (b"localhost:%d" % fw.port, b"127.0.0.1:%d" % fw.port):
+        r = _raw(fw.port, b"GET /login HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
+        assert r.startswith(b"HTTP/1.1 200 "), (host, r[:60])
 
 
 def _raw(port, data):

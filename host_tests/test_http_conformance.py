@@ -179,6 +179,7 @@ def test_keep_alive_and_pipelining_through_h11(server):
         (b"GET / HTTP/1.1\r\nHost: h\r\n" + b"X-A: 1\r\n" * 12 + b"\r\n", 431),
         (b"GET / HTTP/1.1\r\nHost: h\r\nX: " + b"v" * 2100 + b"\r\n\r\n", 431),
         (b"GET / HTTP/1.1\r\nHost: h\r\n", 408),
+        (b"GET / HTTP/1.1\r\nHost: rebound.example\r\n\r\n", 421),
     ],
 )
 def test_refusals_are_strict_http11_and_lint_clean(server, raw, status):

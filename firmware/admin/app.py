@@ -60,6 +60,7 @@ class Admin:
             max_body=profile["max_body"],
             read_timeout_ms=profile["read_timeout_ms"],
             idle_timeout_ms=profile["keepalive_ms"],
+            hosts=self.host_names(),
             **kw,
         )
         self.throttle = auth.Throttle(
@@ -100,6 +101,17 @@ class Admin:
         return handler
 
     # -- helpers -------------------------------------------------------------------------------
+    def host_names(self):
+        # Names a request's Host may carry: the profile's "hosts" and the device's own network
+        # name (NAME and NAME.local). IP addresses always pass; any other name gets 421, which
+        # keeps a DNS-rebinding page from talking to the admin page from a browser on the LAN.
+        names = [h for h in self.profile["hosts"] if isinstance(h, str)]
+        hn = self.net.get("hostname")
+        if hn:
+            names.append(hn)
+            names.append(hn + ".local")
+        return tuple(names)
+
     @property
     def name(self):
         return self.settings["name"]

@@ -32,6 +32,7 @@ DEFAULTS = {
     "wifi_connect_s": 15,
     "ap_ssid": "sessionring",
     "led_pin": None,
+    "hosts": [],  # names the admin page answers to besides IP addresses (DNS rebinding guard)
 }
 
 

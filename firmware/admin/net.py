@@ -7,7 +7,7 @@ import time
 
 import micropython  # noqa: F401 - on CPython the host shim's import adds time.ticks_*
 
-STATE = {"mode": "off", "ssid": "", "ip": ""}
+STATE = {"mode": "off", "ssid": "", "ip": "", "hostname": ""}
 
 
 def _status(mode, ssid, ip):
@@ -22,6 +22,16 @@ def _ip(wlan):
         return wlan.ifconfig()[0]
     except (AttributeError, OSError):
         return ""
+
+
+def _hostname(network):
+    # The name the device answers to on the LAN (DHCP, and mDNS as NAME.local), where the
+    # port tells it (network.hostname(), MicroPython >= 1.20); else "".
+    try:
+        n = network.hostname()
+    except (AttributeError, OSError, TypeError):
+        return ""
+    return n if isinstance(n, str) else ""
 
 
 def _station(network, ssid, password, wait_s, log):
@@ -75,6 +85,7 @@ def up(profile, settings, network=None, log=print):
             import network
         except ImportError:
             return _status("host", "", profile["http_host"])
+    STATE["hostname"] = _hostname(network)
     if mode == "none":
         return _status("none", "", "")
     ssid = settings["wifi_ssid"]
@@ -91,3 +102,4 @@ def up(profile, settings, network=None, log=print):
 def reset():
     # Forget the state (tests; or before bringing the network up again)
     _status("off", "", "")
+    STATE["hostname"] = ""

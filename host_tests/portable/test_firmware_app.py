@@ -206,3 +206,11 @@ def test_device_name_is_escaped_everywhere():
         assert b"&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in body, path
     body = bytes(_call(app, Req(app, "GET", "/login", headers={})).body)
     assert b"<img" not in body
+
+
+def test_host_names_from_the_profile_and_the_network():
+    app, clock = _app("hosts", hosts=["router.lan", 7])
+    assert app.host_names() == ("router.lan",)  # a name that is not a string is left out
+    assert app.server.HOSTS == ("router.lan",)
+    app.net = {"mode": "station", "ssid": "home", "ip": "10.0.0.7", "hostname": "ring-1"}
+    assert app.host_names() == ("router.lan", "ring-1", "ring-1.local")

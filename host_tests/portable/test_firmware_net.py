@@ -121,3 +121,14 @@ def test_no_network_module_on_a_host():
     st = net.up(_PROF, _settings(), log=Log())
     assert st["mode"] == "host" and st["ip"] == "x"
     net.reset()
+
+
+def test_hostname_where_the_port_has_one():
+    fake = _Network()
+    st = _up(_PROF, _settings(), fake)
+    assert st["hostname"] == ""  # no network.hostname(): no name
+    fake.hostname = lambda: "ring-1"
+    st = _up(_PROF, _settings(), fake)
+    assert st["hostname"] == "ring-1" and st["mode"] == "station"
+    net.reset()
+    assert net.STATE["hostname"] == ""

@@ -126,8 +126,80 @@ def test_malformed_heads_400():
         b"GET / HTTP/1.1\r\nHost: h\r\nX: a\nContent-Length: 5\r\n\r\n",  # bare LF
         b"GET / HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n",  # bare CR
         b"GET /%ff HTTP/1.1\r\nHost: h\r\n\r\n",  # path is not UTF-8
+        b"GET / HTTP/1.1\r\nHost: h\r\nX\t: 1\r\n\r\n",  # tab before the colon
+        b"GET / HTTP/1.1\r\nHost: h\r\nA b: 1\r\n\r\n",  # a name is a token: no space
+        b"GET / HTTP/1.1\r\nHost: h\r\nCookie\x00: sid=x\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nX(y): 1\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\n\xc3\xa9: 1\r\n\r\n",  # not ASCII
+        b"GET / HTTP/1.1\r\nHost: h\r\n: 1\r\n\r\n",  # no name
     ):
         _check(raw, 400)
+
+
+def test_header_names_of_every_token_character_are_fine():
+    async def body(port):
+        c = await Client.open(port)
+        await c.send(b"GET / HTTP/1.1\r\nHost: h\r\nX-a.b_c~!#$%&'*+^`|9: 1\r\n\r\n")
+        r = await c.response()
+        assert (r[0], r[2]) == (200, b"ok 0")
+        await c.close()
+
+    serving(_app(), body)
+
+
+def _hosts_app():
+    app = Server(hosts=("router.lan", "Device.Local"), linger_ms=50)
+
+    @app.route("/")
+    def index(req):
+        return "ok"
+
+    return app
+
+
+def test_host_allow_list_refuses_other_names_421():
+    # DNS rebinding: a page of evil.example whose name now points at the device sends the
+    # device's browser there with Host: evil.example. A set HOSTS answers 421 and closes.
+    async def body(port):
+        for host in (
+            b"evil.example",
+            b"evil.example:80",
+            b"router.lan.evil.example",
+            b"",
+            b"routerXlan",
+            b"1.2.3.4.evil",
+            b"localhost",
+        ):
+            resp, closed = await ask(port, b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
+            assert resp is not None and resp[0] == 421 and closed, (host, resp)
+            assert resp[2] == b"Misdirected Request\n"
+        c = await Client.open(port)
+        for host in (
+            b"router.lan",
+            b"ROUTER.LAN:8080",
+            b"device.local",
+            b"192.168.4.1",
+            b"127.0.0.1:8080",
+            b"[::1]",
+            b"[fe80::1]:80",
+        ):
+            await c.send(b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
+            st, h, b = await c.response()
+            assert (st, b) == (200, b"ok"), host
+        await c.close()
+        # HTTP/1.0 may leave Host out
+        resp, closed = await ask(port, b"GET / HTTP/1.0\r\n\r\n")
+        assert (resp[0], resp[2]) == (200, b"ok") and closed
+
+    serving(_hosts_app(), body)
+
+
+def test_no_host_allow_list_by_default():
+    async def body(port):
+        resp, closed = await ask(port, b"GET / HTTP/1.0\r\nHost: evil.example\r\n\r\n")
+        assert (resp[0], resp[2]) == (200, b"ok 0")
+
+    serving(_app(), body)
 
 
 def test_unknown_expectation_417():

@@ -243,3 +243,35 @@ def test_no_ring_no_sessions():
         assert (await fetch(port, "POST", "/login", h, b"user=bob"))[0] == 500
 
     serving(_app(None), body)
+
+
+def test_a_failing_handler_sets_no_cookie_and_leaves_no_session():
+    # A handler that starts or rotates a session and then fails: the answer (500, or 503 for
+    # MemoryError) carries no Set-Cookie, and the session whose token was never delivered is
+    # revoked, so it neither lingers in a slot nor stays usable.
+    ring = SessionRing(slots=4)
+    app = _app(ring)
+    seen = []
+
+    @app.route("/login-then-fail", methods=("POST",))
+    def login_then_fail(req):
+        seen.append(req.start_session("bob").token)
+        raise ValueError("something after the login broke")
+
+    @app.route("/rotate-then-fail", methods=("POST",))
+    def rotate_then_fail(req):
+        seen.append(req.rotate_session().token)
+        raise MemoryError("pretend the heap ran out")
+
+    async def body(port):
+        st, h, b = await fetch(port, "POST", "/login-then-fail", None, b"x")
+        assert st == 500 and "set-cookie" not in h, h
+        assert len(ring) == 0 and ring.get(seen[0]) is None
+        tok = _token(await _login(port))
+        st, h, b = await fetch(port, "POST", "/rotate-then-fail", {"Cookie": "sid=" + tok}, b"x")
+        assert st == 503 and "set-cookie" not in h, h
+        assert ring.get(seen[1]) is None and ring.get(tok) is None and len(ring) == 0
+        tok = _token(await _login(port))  # and the server goes on as before
+        assert (await fetch(port, "GET", "/me", {"Cookie": "sid=" + tok}))[0] == 200
+
+    serving(app, body)

@@ -57,6 +57,7 @@ _REASONS = {
     414: b"URI Too Long",
     415: b"Unsupported Media Type",
     417: b"Expectation Failed",
+    421: b"Misdirected Request",
     422: b"Unprocessable Content",
     429: b"Too Many Requests",
     431: b"Request Header Fields Too Large",
@@ -154,6 +155,8 @@ class Server:
     BEARER = True  # accept "Authorization: Bearer <token>"
     TOKEN_PARAM = None  # name of a query/form parameter that may carry the token; None = off
     SECURE = False  # served over TLS: the cookie gets Secure and the __Host- prefix
+    HOSTS = None  # host names a request's Host may carry (IP literals always may) -> 421;
+    # None: any. Set it on a device on a LAN: it stops DNS rebinding (see docs/security.md)
 
     def __init__(self, ring=None, clock=None, **limits):
         self.ring = ring
@@ -171,6 +174,7 @@ class Server:
         self._stop = None
         self._nid = 0
         self._parser = None  # request.py's head parser, made on first use
+        self._hosts = None  # HOSTS as lower-case bytes, made by serve()
         self._waiting = 0  # connections waiting for a slot
         self._closing = False
         self.port = None
@@ -254,6 +258,7 @@ class Server:
         ls = self._listen(host, port)
         self.cookie_name = "__Host-" + self.COOKIE_NAME if self.SECURE else self.COOKIE_NAME
         self._closing = False
+        self._hosts = None if self.HOSTS is None else tuple(h.lower().encode() for h in self.HOSTS)
         self._stop = asyncio.Event()
         self._out = bytearray(self.OUT_SIZE if self.OUT_SIZE > 256 else 256)
         self._omv = memoryview(self._out)
@@ -616,7 +621,13 @@ class Server:
         return bytes(body)
 
     def _failed(self, req, e):
-        # A handler (or its answer) raised: count it, tell the hook, pick 503 or 500.
+        # A handler (or its answer) raised: count it, tell the hook, pick 503 or 500. Cookies
+        # the handler queued are dropped (a failed request sets nothing in the browser), and a
+        # session it started or rotated is revoked: a token never delivered must not stay live.
+        req._cookies_out = None
+        if req._issued is not None:
+            self.ring.revoke(req._issued)  # False, and nothing done, if it has already ended
+            req._issued = None
         self.errors += 1
         h = self.on_error
         if h is not None:

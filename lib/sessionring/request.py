@@ -42,6 +42,28 @@ def _name_is(buf, p, low):
     return True
 
 
+def _host_ok(buf, s, e, names):
+    # The Host value buf[s:e] ("host" or "host:port") is an IP literal or one of names (lower-
+    # case bytes). A DNS rebinding attack needs a name of its own, so IP literals always pass.
+    if s < e and buf[s] == 0x5B:  # "[v6]" or "[v6]:port"
+        return buf.find(b"]", s, e) > s
+    he = buf.find(b":", s, e)
+    if he < 0:
+        he = e
+    ip = he > s
+    for i in range(s, he):
+        c = buf[i]
+        if not (48 <= c <= 57 or c == 0x2E):
+            ip = False
+            break
+    if ip:
+        return True
+    for n in names:
+        if len(n) == he - s and _name_is(buf, s, n):
+            return True
+    return False
+
+
 def _hex(c):
     if 48 <= c <= 57:
         return c - 48
@@ -160,7 +182,7 @@ def _parser(srv):
                     st = 431
                 elif c <= pos or buf[pos] == _SP or buf[pos] == _HT:
                     st = 400
-                elif buf[c - 1] == _SP or buf[c - 1] == _HT:
+                elif not _is_token(buf, pos, c):  # also refuses "Name :" and "Na me:"
                     st = 400
                 if st:
                     break
@@ -175,6 +197,8 @@ def _parser(srv):
                 pos = e + 2
                 if k == 4 and f == 0x68 and _name_is(buf, c - k, b"host"):
                     hosts += 1
+                    r._ho = vs
+                    r._hoe = ve
                 elif f == 0x63 and k == 6 and _name_is(buf, c - k, b"cookie"):
                     if r._ck < 0:
                         r._ck = vs
@@ -221,6 +245,8 @@ def _parser(srv):
                 st = 400
             elif hosts > 1 or r.minor >= 1 and hosts != 1:
                 st = 400
+            elif srv._hosts is not None and hosts and not _host_ok(buf, r._ho, r._hoe, srv._hosts):
+                st = 421
             elif r.length < 0 and r.method in NEED_BODY:
                 st = 411
             else:
@@ -255,6 +281,8 @@ class Request:
         self._qe = -1
         self._ck = -1  # Cookie value start..end
         self._cke = -1
+        self._ho = -1  # Host value start..end
+        self._hoe = -1
         self._au = -1  # Authorization value start..end
         self._aue = -1
         self._ct = -1  # Content-Type value start..end
@@ -264,6 +292,7 @@ class Request:
         self._h = None
         self._c = None
         self._cookies_out = None  # Set-Cookie values the session helpers added
+        self._issued = None  # the session whose new token this request is to deliver
 
     # -- head parsing ------------------------------------------------------------------------
     def parse(self, end):
@@ -413,12 +442,14 @@ class Request:
             self.session = None
         s = srv.ring.create(user, role)
         self.session = s
+        self._issued = s
         self._set_cookie(cookie.build(srv.cookie_name, s.token, secure=srv.SECURE))
         return s
 
     def end_session(self):
         # Revoke the current session (if any) and clear the cookie.
         srv = self._srv
+        self._issued = None
         if self.session is not None:
             srv.ring.revoke(self.session)
             self.session = None
@@ -432,5 +463,6 @@ class Request:
 
             raise SessionEnded("no session to rotate")
         s = srv.ring.rotate(self.session)
+        self._issued = s
         self._set_cookie(cookie.build(srv.cookie_name, s.token, secure=srv.SECURE))
         return s
