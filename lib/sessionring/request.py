@@ -24,6 +24,34 @@ NEED_BODY = ("POST", "PUT", "PATCH")  # no Content-Length on these: 411
 _TCHAR = b"!#$%&'*+-.^_`|~"
 
 
+# 1 for each byte that may appear in a header name (a token), 0 for the rest
+_TOKTAB = bytearray(256)
+for _c in b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" + _TCHAR:
+    _TOKTAB[_c] = 1
+
+
+def names_ok_py(buf, pos, end, tab):
+    # Pure-Python names_ok (see _viper.py): every header line in buf[pos:end] starts with a
+    # non-empty token and a colon. Used where the build has no native emitter.
+    while pos < end:
+        c = buf.find(b":", pos, end)
+        if c <= pos:
+            return False
+        for i in range(pos, c):
+            if not tab[buf[i]]:
+                return False
+        pos = buf.find(b"\n", c, end) + 1
+        if pos <= 0:
+            return False
+    return True
+
+
+try:
+    from ._viper import names_ok
+except Exception:  # noqa: BLE001 - no native emitter (or CPython): the Python version
+    names_ok = names_ok_py
+
+
 def _is_token(buf, s, e):
     if s >= e:
         return False
@@ -174,17 +202,15 @@ def _parser(srv):
             keep = r.minor >= 1
             lim = end + 2
             pos = buf.find(b"\r\n", 0, lim) + 2
+            if not names_ok(buf, pos, lim, _TOKTAB):  # a name is a token, then a colon
+                st = 400
+                continue
             while pos < lim:
                 e = buf.find(b"\r\n", pos, lim)
                 n += 1
                 c = buf.find(b":", pos, e)
-                if n > srv.MAX_HEADERS:
+                if n > srv.MAX_HEADERS:  # (names_ok saw to the names and colons)
                     st = 431
-                elif c <= pos or buf[pos] == _SP or buf[pos] == _HT:
-                    st = 400
-                elif not _is_token(buf, pos, c):  # also refuses "Name :" and "Na me:"
-                    st = 400
-                if st:
                     break
                 vs = c + 1
                 while vs < e and (buf[vs] == _SP or buf[vs] == _HT):

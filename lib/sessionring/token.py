@@ -29,7 +29,7 @@ def new_secret():
 
 
 def decode_into_py(tok, out):
-    # Pure-Python decode_into (see _tokv.py): 20 raw bytes of a 27-char token into out;
+    # Pure-Python decode_into (see _viper.py): 20 raw bytes of a 27-char token into out;
     # True for a canonical token. Used where the build has no native emitter.
     acc = 0
     nbits = 0
@@ -62,7 +62,7 @@ def equal_py(a, aoff, b, boff, n):
 
 
 try:
-    from ._tokv import decode_into, equal
+    from ._viper import decode_into, equal
 except Exception:  # no native emitter in this build (or CPython): pure Python
     decode_into = decode_into_py
     equal = equal_py

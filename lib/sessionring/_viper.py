@@ -1,7 +1,8 @@
-# Viper versions of the token hot path: byte loops at machine speed, frames on the C stack, no
-# heap allocation. They are kept as source and compiled when this module is imported, so that
-# the file itself compiles with plain mpy-cross (no -march) and freezes on any port. Where the
-# runtime has no native emitter (or on CPython) the exec fails, and token.py keeps its
+# Viper versions of the byte loops on the hot path (token decode and compare, for token.py; the
+# header-name check, for request.py): machine speed, frames on the C stack, no heap allocation.
+# They are kept as source and compiled when this module is imported, so that the file itself
+# compiles with plain mpy-cross (no -march) and freezes on any port. Where the runtime has no
+# native emitter (or on CPython) the exec fails, and token.py and request.py keep their
 # pure-Python versions. ptr8 is a viper built-in.
 import micropython  # noqa: F401 - used by the decorators in _SRC
 
@@ -52,6 +53,27 @@ def equal(a, aoff: int, b, boff: int, n: int) -> int:
         i += 1
     if diff:
         return 0
+    return 1
+
+
+@micropython.viper
+def names_ok(buf, pos: int, end: int, tab) -> int:
+    # The header lines in buf[pos:end] (each ending in CRLF): 1 when every one starts with a
+    # non-empty name of characters c with tab[c] != 0 (256 entries) followed by a colon.
+    b = ptr8(buf)
+    t = ptr8(tab)
+    i = pos
+    while i < end:
+        s = i
+        while i < end and b[i] != 58:
+            if t[b[i]] == 0:
+                return 0
+            i += 1
+        if i == s or i >= end:
+            return 0
+        while i < end and b[i] != 10:
+            i += 1
+        i += 1
     return 1
 """
 
