@@ -56,6 +56,7 @@ class Admin:
         self.server = Server(
             ring=self.ring,
             max_conns=profile["max_conns"],
+            max_per_client=profile["max_per_client"],
             buf_size=profile["buf_size"],
             max_body=profile["max_body"],
             read_timeout_ms=profile["read_timeout_ms"],

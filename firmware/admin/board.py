@@ -17,6 +17,7 @@ DEFAULTS = {
     "slots": 8,
     "data_bytes": 96,
     "max_conns": 4,
+    "max_per_client": 3,  # connections one client address may hold (0: no limit)
     "buf_size": 1536,
     "max_body": 1024,
     "read_timeout_ms": 5000,

@@ -44,8 +44,22 @@ class Client:
         self.pending = b""
 
     @classmethod
-    async def open(cls, port):
-        r, w = await within(asyncio.open_connection("127.0.0.1", port))
+    async def open(cls, port, source=None):
+        # source: the client's own address, another loopback address (127.0.0.2) to be seen
+        # by the server as a second client
+        if source is None:
+            r, w = await within(asyncio.open_connection("127.0.0.1", port))
+        elif hasattr(asyncio, "StreamReader") and not hasattr(asyncio, "Protocol"):
+            import socket  # MicroPython: a socket of our own, wrapped in a stream
+
+            s = socket.socket()
+            s.bind(socket.getaddrinfo(source, 0)[0][-1])
+            s.connect(socket.getaddrinfo("127.0.0.1", port)[0][-1])
+            s.setblocking(False)
+            r = w = asyncio.StreamReader(s)
+        else:
+            oc = asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+            r, w = await within(oc)
         return cls(r, w)
 
     async def send(self, data):

@@ -214,3 +214,10 @@ def test_host_names_from_the_profile_and_the_network():
     assert app.server.HOSTS == ("router.lan",)
     app.net = {"mode": "station", "ssid": "home", "ip": "10.0.0.7", "hostname": "ring-1"}
     assert app.host_names() == ("router.lan", "ring-1", "ring-1.local")
+
+
+def test_connection_limits_come_from_the_profile():
+    app, clock = _app("limits", max_conns=5, max_per_client=4)
+    assert (app.server.MAX_CONNS, app.server.MAX_PER_CLIENT) == (5, 4)
+    app, clock = _app("limits-default")
+    assert (app.server.MAX_CONNS, app.server.MAX_PER_CLIENT) == (4, 3)  # board.DEFAULTS

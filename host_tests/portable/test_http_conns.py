@@ -160,6 +160,67 @@ def test_cap_evicts_the_longest_idle_keep_alive_connection():
     serving(app, body)
 
 
+def test_one_client_cannot_hold_every_slot():
+    # Client 127.0.0.1 fills its two of four slots with slow heads; its third connection
+    # waits, while 127.0.0.2 is served at once. When one of its own connections falls idle,
+    # the waiting one takes that slot (never another client's).
+    clk = FakeClock()
+    app = _app(clock=clk, max_conns=4, max_per_client=2, read_timeout_ms=60000)
+
+    async def body(port):
+        slow = []
+        for _ in range(2):  # (MicroPython has no await in comprehensions)
+            c = await Client.open(port)
+            await c.send(b"GET / HTTP/1.1\r\nHo")
+            slow.append(c)
+        await until(lambda: app.stats()["reading"] == 2)
+        third = await Client.open(port)
+        await third.send(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        await until(lambda: app._waiting == 1)
+        other = await Client.open(port, source="127.0.0.2")
+        assert (await other.request("GET", "/"))[2] == b"ok"
+        assert app.stats()["open"] == 3  # a slot is free, but not for the first client
+        assert app._waiting == 1
+        await slow[0].send(b"st: h\r\n\r\n")
+        assert (await slow[0].response())[2] == b"ok"
+        assert (await third.response())[2] == b"ok"  # in slot 0's place
+        assert await slow[0].closed()
+        assert (await other.request("GET", "/"))[2] == b"ok"  # never touched
+        s = app.stats()
+        assert s["evicted"] == 1 and s["open"] == 3
+        for c in slow + [third, other]:
+            await c.close()
+
+    serving(app, body)
+
+
+def test_a_client_at_its_limit_evicts_its_own_idle_connection_first():
+    clk = FakeClock()
+    app = _app(clock=clk, max_conns=4, max_per_client=2)
+
+    async def body(port):
+        other = await Client.open(port, source="127.0.0.2")  # the longest idle of all
+        assert (await other.request("GET", "/"))[2] == b"ok"
+        clk.advance(10)
+        mine = []
+        for _ in range(2):
+            c = await Client.open(port)
+            assert (await c.request("GET", "/"))[2] == b"ok"
+            mine.append(c)
+            clk.advance(10)
+        await until(lambda: app.stats()["idle"] == 3)
+        c = await Client.open(port)
+        assert (await c.request("GET", "/"))[2] == b"ok"
+        assert await mine[0].closed()  # its own oldest, though a slot was free
+        assert (await other.request("GET", "/"))[2] == b"ok"
+        assert (await mine[1].request("GET", "/"))[2] == b"ok"
+        assert app.stats()["evicted"] == 1
+        for x in mine + [c, other]:
+            await x.close()
+
+    serving(app, body)
+
+
 def test_cap_never_evicts_a_request_in_progress():
     clk = FakeClock()
     app = _app(clock=clk, max_conns=2)

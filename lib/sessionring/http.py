@@ -124,6 +124,16 @@ def _digits(out, p, v):
     return p + n
 
 
+def _client_key(a):
+    # A client's address without its port: the host of a (host, port) tuple, or the raw
+    # sockaddr (MicroPython unix port) without its two port bytes. None when unknown.
+    if isinstance(a, tuple):
+        return a[0]
+    if isinstance(a, (bytes, bytearray)) and len(a) > 4:
+        return bytes(a[:2]) + bytes(a[4:])
+    return None
+
+
 class _Conn:
     # One connection slot, preallocated.
     def __init__(self, srv, size, view):
@@ -136,6 +146,7 @@ class _Conn:
         self.since = 0  # ticks_ms when the current state began
         self.why = 0  # why the task was cancelled
         self.served = 0  # responses sent on the current connection
+        self.key = None  # the client's address without its port (MAX_PER_CLIENT)
 
 
 class Server:
@@ -146,6 +157,8 @@ class Server:
     READ_TIMEOUT_MS = 5000  # to receive a whole request (408, then close) or send a response
     IDLE_TIMEOUT_MS = 15000  # an open connection with no request in progress is closed
     MAX_CONNS = 8  # open connections; the longest-idle one is closed to admit a new one
+    MAX_PER_CLIENT = 0  # open connections one client address may hold (0: no limit); over it,
+    # that client's own longest-idle connection is closed, else it waits like any other
     BACKLOG = 16  # listen() queue (asyncio's default of 5 drops connections in bursts)
     FRESH_IDLE_MS = 1000  # a new connection that sent nothing this long may be evicted
     LINGER_MS = 250  # after refusing a request, drop input until the client pauses this long
@@ -371,21 +384,40 @@ class Server:
             self.ring.now()  # keeps the ring's clock stepping across the ticks wrap
         return n
 
-    def _take(self):
+    def _take(self, key=None):
         # A free slot, else the slot of the longest-idle connection, which is closed for it: a
         # keep-alive connection between requests, or one that has sent nothing for
         # FRESH_IDLE_MS (so a burst of new connections does not close each other before they
-        # are read). None when every connection is busy.
+        # are read). None when every connection is busy. A client (key) holding MAX_PER_CLIENT
+        # connections may only take the slot of its own longest-idle one: one device on the
+        # network cannot fill every slot and keep the others out.
+        lim = self.MAX_PER_CLIENT if key is not None else 0
+        free = None
         old = None
+        own = None
+        mine = 0
         ck = self._clock
         now = ck.ticks_ms()
         for c in self._conns:
             if c.owner == 0:
-                return c
-            if c.state == _IDLE and c.why == 0:
-                if c.served or ck.ticks_diff(now, c.since) >= self.FRESH_IDLE_MS:
-                    if old is None or ck.ticks_diff(c.since, old.since) < 0:
-                        old = c
+                if not lim:
+                    return c
+                if free is None:
+                    free = c
+                continue
+            idle = c.state == _IDLE and c.why == 0
+            if idle and not c.served and ck.ticks_diff(now, c.since) < self.FRESH_IDLE_MS:
+                idle = False
+            if idle and (old is None or ck.ticks_diff(c.since, old.since) < 0):
+                old = c
+            if lim and c.key == key:
+                mine += 1
+                if idle and (own is None or ck.ticks_diff(c.since, own.since) < 0):
+                    own = c
+        if lim and mine >= lim:
+            old = own
+        elif free is not None:
+            return free
         if old is not None:
             old.why = _EVICTED
             old.task.cancel()
@@ -399,7 +431,10 @@ class Server:
         c = None
         me = 0
         try:
-            c = None if self._closing else self._take()
+            if addr is None:
+                addr = writer.get_extra_info("peername")
+            key = _client_key(addr) if self.MAX_PER_CLIENT else None
+            c = None if self._closing else self._take(key)
             if c is None and not self._closing and self._waiting < self.BACKLOG:
                 # every slot is busy: wait for one (polling; the overload path). Long enough
                 # for the watchdog to have cut any client that was too slow when we came.
@@ -407,7 +442,7 @@ class Server:
                 try:
                     for _ in range((self.READ_TIMEOUT_MS + 2 * self._watch_ms()) // 20):
                         await asyncio.sleep(0.02)
-                        c = None if self._closing else self._take()
+                        c = None if self._closing else self._take(key)
                         if c is not None:
                             break
                 finally:
@@ -426,7 +461,8 @@ class Server:
             c.state = _IDLE
             c.since = self._clock.ticks_ms()
             c.task = asyncio.current_task()
-            c.req.client_raw = addr if addr is not None else writer.get_extra_info("peername")
+            c.key = key
+            c.req.client_raw = addr
             await self._requests(c, reader, writer)
         except asyncio.CancelledError:
             if c is not None and c.owner == me and c.why == _TIMEOUT and c.state == _READ:
@@ -449,6 +485,7 @@ class Server:
                 c.owner = 0
                 c.state = _FREE
                 c.task = None
+                c.key = None
                 c.req.reset()
             await self._close(writer)
 
