@@ -4,19 +4,20 @@
 # compiles with plain mpy-cross (no -march) and freezes on any port. Where the runtime has no
 # native emitter (or on CPython) the exec fails, and token.py and request.py keep their
 # pure-Python versions. ptr8 is a viper built-in.
+# This module imports nothing of the package: token.py and request.py both import it, and an
+# import cycle would leave one of them with the slow fallback.
 import micropython  # noqa: F401 - used by the decorators in _SRC
-
-from .token import _DECODE  # noqa: F401 - read by decode_into in _SRC
 
 _SRC = """
 @micropython.viper
-def decode_into(tok, out) -> int:
+def decode_into(tok, out, table) -> int:
     # tok: str/bytes/bytearray/memoryview whose len() is 27 (checked by the caller; a str with
     # non-ASCII characters has at least as many bytes as characters, so 27 bytes are there).
-    # Writes the 20 raw bytes to out. Returns 1 for a canonical token, else 0.
+    # Writes the 20 raw bytes to out. Returns 1 for a canonical token, else 0. table: token.py's
+    # _DECODE (ASCII code -> 6-bit value, 255 outside the alphabet).
     t = ptr8(tok)
     o = ptr8(out)
-    d = ptr8(_DECODE)
+    d = ptr8(table)
     acc = 0
     nb = 0
     j = 0

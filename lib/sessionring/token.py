@@ -28,7 +28,7 @@ def new_secret():
     return os.urandom(SECRET_BYTES)
 
 
-def decode_into_py(tok, out):
+def decode_into_py(tok, out, table=_DECODE):
     # Pure-Python decode_into (see _viper.py): 20 raw bytes of a 27-char token into out;
     # True for a canonical token. Used where the build has no native emitter.
     acc = 0
@@ -39,9 +39,9 @@ def decode_into_py(tok, out):
         c = tok[i]
         if isinstance(c, str):
             c = ord(c)
-        if c >= 128 or _DECODE[c] == _INVALID:
+        if c >= 128 or table[c] == _INVALID:
             return False
-        v = _DECODE[c]
+        v = table[c]
         acc = ((acc << 6) | v) & 0x3FFF
         nbits += 6
         if nbits >= 8:
@@ -73,7 +73,7 @@ def decode(tok, out):
     # bytes are then in out (a bytearray of RAW_BYTES). Never raises, allocates nothing.
     if not isinstance(tok, _TYPES) or len(tok) != TOKEN_LEN:
         return False
-    return bool(decode_into(tok, out))
+    return bool(decode_into(tok, out, _DECODE))
 
 
 def well_formed(tok):
