@@ -56,7 +56,7 @@ class Admin:
         self.server = Server(
             ring=self.ring,
             max_conns=profile["max_conns"],
-            max_per_client=profile["max_per_client"],
+            max_per_client=self.per_client_limit(),
             buf_size=profile["buf_size"],
             max_body=profile["max_body"],
             read_timeout_ms=profile["read_timeout_ms"],
@@ -102,6 +102,13 @@ class Admin:
         return handler
 
     # -- helpers -------------------------------------------------------------------------------
+    def per_client_limit(self):
+        # The profile's max_per_client, but below max_conns: one device never takes the last
+        # slot (0: no limit; with a single slot there is nothing to share).
+        n = self.profile["max_per_client"]
+        top = self.profile["max_conns"] - 1
+        return n if 0 < n <= top else (top if n > 0 else 0)
+
     def host_names(self):
         # Names a request's Host may carry: the profile's "hosts" and the device's own network
         # name (NAME and NAME.local). IP addresses always pass; any other name gets 421, which

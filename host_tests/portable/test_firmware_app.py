@@ -221,3 +221,6 @@ def test_connection_limits_come_from_the_profile():
     assert (app.server.MAX_CONNS, app.server.MAX_PER_CLIENT) == (5, 4)
     app, clock = _app("limits-default")
     assert (app.server.MAX_CONNS, app.server.MAX_PER_CLIENT) == (4, 3)  # board.DEFAULTS
+    for conns, per, want in ((4, 4, 3), (4, 9, 3), (3, 3, 2), (1, 1, 0), (4, 0, 0)):
+        app, clock = _app("limits-%d-%d" % (conns, per), max_conns=conns, max_per_client=per)
+        assert app.server.MAX_PER_CLIENT == want, (conns, per)  # never the last slot

@@ -169,7 +169,7 @@ def test_header_name_check_fast_and_plain_agree():
 
 
 def _hosts_app():
-    app = Server(hosts=("router.lan", "Device.Local"), linger_ms=50)
+    app = Server(hosts=("router.lan", "Device.Local", "my_router"), linger_ms=50)
 
     @app.route("/")
     def index(req):
@@ -203,6 +203,8 @@ def test_host_allow_list_refuses_other_names_421():
             b"127.0.0.1:8080",
             b"[::1]",
             b"[fe80::1]:80",
+            b"my_router",  # "_" folds to nothing else
+            b"router.lan.:80",  # a fully qualified name's trailing dot
         ):
             await c.send(b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
             st, h, b = await c.response()

@@ -63,9 +63,13 @@ def _is_token(buf, s, e):
 
 
 def _name_is(buf, p, low):
-    # Header name at buf[p:] equals `low` (lower-case bytes of the same length), ignoring case.
+    # Header name at buf[p:] equals `low` (lower-case bytes of the same length), ignoring case
+    # (of A-Z only: "_" and "@" are not "DEL" and "`" in another case).
     for i in range(len(low)):
-        if buf[p + i] | 0x20 != low[i]:
+        c = buf[p + i]
+        if 65 <= c <= 90:
+            c |= 0x20
+        if c != low[i]:
             return False
     return True
 
@@ -78,6 +82,8 @@ def _host_ok(buf, s, e, names):
     he = buf.find(b":", s, e)
     if he < 0:
         he = e
+    if he > s and buf[he - 1] == 0x2E:  # "router.lan." is router.lan
+        he -= 1
     ip = he > s
     for i in range(s, he):
         c = buf[i]
