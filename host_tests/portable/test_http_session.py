@@ -263,7 +263,19 @@ def test_a_failing_handler_sets_no_cookie_and_leaves_no_session():
         seen.append(req.rotate_session().token)
         raise MemoryError("pretend the heap ran out")
 
+    class Bomb(str):
+        def encode(self, *a):
+            raise MemoryError("out of memory while writing the answer")
+
+    @app.route("/login-then-oom-in-answer", methods=("POST",))
+    def login_then_oom(req):
+        seen.append(req.start_session("eve").token)
+        return Response(Bomb("body"))
+
     async def body(port):
+        st, h, b = await fetch(port, "POST", "/login-then-oom-in-answer", None, b"x")
+        assert st == 503 and "set-cookie" not in h, h
+        assert len(ring) == 0 and ring.get(seen.pop()) is None
         st, h, b = await fetch(port, "POST", "/login-then-fail", None, b"x")
         assert st == 500 and "set-cookie" not in h, h
         assert len(ring) == 0 and ring.get(seen[0]) is None

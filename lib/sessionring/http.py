@@ -473,6 +473,8 @@ class Server:
                 except Exception:  # noqa: BLE001
                     pass
         except MemoryError:
+            if c is not None and c.owner == me:
+                self._undo(c.req)  # e.g. out of memory while writing the answer
             gc.collect()
             try:
                 writer.write(_E503)
@@ -657,14 +659,18 @@ class Server:
                 k += d
         return bytes(body)
 
-    def _failed(self, req, e):
-        # A handler (or its answer) raised: count it, tell the hook, pick 503 or 500. Cookies
-        # the handler queued are dropped (a failed request sets nothing in the browser), and a
-        # session it started or rotated is revoked: a token never delivered must not stay live.
+    def _undo(self, req):
+        # A request failed: the cookies its handler queued are dropped (a failed request sets
+        # nothing in the browser), and a session it started or rotated is revoked: a token that
+        # was never delivered must not stay live. Allocates nothing.
         req._cookies_out = None
         if req._issued is not None:
             self.ring.revoke(req._issued)  # False, and nothing done, if it has already ended
             req._issued = None
+
+    def _failed(self, req, e):
+        # A handler (or its answer) raised: undo it, count it, tell the hook, pick 503 or 500.
+        self._undo(req)
         self.errors += 1
         h = self.on_error
         if h is not None:
