@@ -1,5 +1,5 @@
 # sessionring.cookie: reading Cookie headers as browsers send them, writing Set-Cookie.
-from _support import raises
+from _support import IS_MICROPYTHON, raises
 from sessionring import cookie
 
 TOK = "AbCdEfGhIjKlMnOpQrStUvWxYz0"  # looks like a session token (27 chars)
@@ -201,6 +201,41 @@ def test_get_agrees_with_parse_on_generated_junk():
         assert ds == d, (h, ds, d)
         for name in names:
             assert cookie.get(s, name) == ds.get(name), (s, name)
+
+
+def _span_value(fn, h, name):
+    # What span (fn) finds for name in the header h (bytes), as get() would return it.
+    buf = bytearray(b"Cookie: " + h + b"\r\n")  # somewhere inside a request buffer
+    sp = fn(buf, 8, 8 + len(h), name.encode())
+    if sp < 0:
+        return None
+    return bytes(buf[sp >> 16 : sp & 0xFFFF]).decode()
+
+
+def test_span_finds_what_get_finds():
+    # The server finds the session cookie in place with span() (viper where it runs, else
+    # span_py): both must agree with get() on every header whose values are ASCII.
+    if IS_MICROPYTHON:
+        assert cookie.span is not cookie.span_py
+    headers = [h for h, _ in REAL_WORLD] + MALFORMED
+    headers += ["SR=upper; sr=lower", "a=1;sr=  x  ;b=2", 'sr = "q"', "sr", "sr=", "s=1; sr=2"]
+    alphabet = b'ab sr=;"\t,_.-='
+    x = 99
+    for _ in range(300):
+        n = x % 40
+        buf = bytearray(n)
+        for i in range(n):
+            x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+            buf[i] = alphabet[(x >> 16) % len(alphabet)]
+        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+        headers.append(bytes(buf).decode())
+    for h in headers:
+        if any(ord(c) > 127 for c in h):
+            continue
+        for name in ("sr", "SR", "a", "_ga", "__Host-sr", "s", "missing"):
+            want = cookie.get(h, name)
+            assert _span_value(cookie.span, h.encode(), name) == want, (h, name)
+            assert _span_value(cookie.span_py, h.encode(), name) == want, (h, name)
 
 
 # -- writing ---------------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 from sessionring.http import Server  # noqa: I001 - first, on purpose
 
 from _support import IS_MICROPYTHON, no_alloc
-from sessionring import request, token
+from sessionring import cookie, request, token
 from sessionring.ring import Session, SessionRing
 
 
@@ -15,6 +15,7 @@ def test_fast_paths_are_in_use_when_the_server_is_imported_first():
         assert token.decode_into is not token.decode_into_py
         assert token.equal is not token.equal_py
         assert request.names_ok is not request.names_ok_py
+        assert cookie.span is not cookie.span_py
     else:
         assert token.decode_into is token.decode_into_py
         assert request.names_ok is request.names_ok_py

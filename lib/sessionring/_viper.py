@@ -1,9 +1,10 @@
-# Viper versions of the byte loops on the hot path (token decode and compare, for token.py; the
-# header-name check, for request.py): machine speed, frames on the C stack, no heap allocation.
-# They are kept as source and compiled when this module is imported, so that the file itself
-# compiles with plain mpy-cross (no -march) and freezes on any port. Where the runtime has no
-# native emitter (or on CPython) the exec fails, and token.py and request.py keep their
-# pure-Python versions. ptr8 is a viper built-in.
+# Viper versions of the byte loops on the hot path: token decode and compare (token.py), the
+# header-name check (request.py), the session cookie's place (cookie.py). Machine speed,
+# frames on the C stack, no heap allocation. They are kept as source and compiled when this
+# module is imported, so that the file itself compiles with plain mpy-cross (no -march) and
+# freezes on any port. Where the runtime has no native emitter (or on CPython) the exec
+# fails, and the modules keep their pure-Python versions (each tested against its twin).
+# ptr8 is a viper built-in.
 # This module imports nothing of the package: token.py and request.py both import it, and an
 # import cycle would leave one of them with the slow fallback.
 import micropython  # noqa: F401 - used by the decorators in _SRC
@@ -76,6 +77,41 @@ def names_ok(buf, pos: int, end: int, tab) -> int:
             i += 1
         i += 1
     return 1
+
+
+@micropython.viper
+def cookie_span(buf, s: int, e: int, name) -> int:
+    # cookie.span_py at machine speed: where the value of the first cookie called name sits in
+    # buf[s:e], as start << 16 | end without whitespace or one pair of quotes; -1 when absent.
+    b = ptr8(buf)
+    m = ptr8(name)
+    n = int(len(name))
+    while s < e:
+        stop = s
+        while stop < e and b[stop] != 59:
+            stop += 1
+        while s < stop and (b[s] == 32 or b[s] == 9):
+            s += 1
+        j = s + n
+        if j <= stop:
+            k = 0
+            while k < n and b[s + k] == m[k]:
+                k += 1
+            if k == n:
+                while j < stop and (b[j] == 32 or b[j] == 9):
+                    j += 1
+                if j < stop and b[j] == 61:
+                    s = j + 1
+                    while s < stop and (b[s] == 32 or b[s] == 9):
+                        s += 1
+                    while stop > s and (b[stop - 1] == 32 or b[stop - 1] == 9):
+                        stop -= 1
+                    if stop - s >= 2 and b[s] == 34 and b[stop - 1] == 34:
+                        s += 1
+                        stop -= 1
+                    return (s << 16) | stop
+        s = stop + 1
+    return -1
 """
 
 exec(_SRC, globals())

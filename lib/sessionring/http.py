@@ -193,6 +193,7 @@ class Server:
         self.port = None
         self._direct = False  # MicroPython streams: write() sends or copies at once
         self.cookie_name = "__Host-" + self.COOKIE_NAME if self.SECURE else self.COOKIE_NAME
+        self._cname = self.cookie_name.encode()
         self.on_error = None  # hook(req, exc) called when a handler fails
         # counters
         self.requests = 0
@@ -270,6 +271,7 @@ class Server:
         # Serve until close() (or until this task is cancelled).
         ls = self._listen(host, port)
         self.cookie_name = "__Host-" + self.COOKIE_NAME if self.SECURE else self.COOKIE_NAME
+        self._cname = self.cookie_name.encode()
         self._closing = False
         self._hosts = None if self.HOSTS is None else tuple(h.lower().encode() for h in self.HOSTS)
         self._stop = asyncio.Event()

@@ -430,7 +430,11 @@ class Request:
         # session wins and is touched (used now). None when not logged in.
         srv = self._srv
         s = None
-        if self._ck >= 0:
+        if 0 <= self._ck and self._cke < 0x4000:  # (span() packs offsets below 16 KB)
+            sp = cookie.span(self._buf, self._ck, self._cke, srv._cname)
+            if sp >= 0:  # a copy of the token, not a view: the buffer is reused
+                s = self._bind(self._buf[sp >> 16 : sp & 0xFFFF])
+        elif self._ck >= 0:
             s = self._bind(cookie.get(self._mv[self._ck : self._cke], srv.cookie_name))
         if s is None and self._au >= 0 and srv.BEARER:
             s = self._bind(self._bearer())
@@ -449,6 +453,8 @@ class Request:
         s = ring.get(tok, self._view)
         if s is not None:
             ring.touch(s)
+            if type(tok) is not str:
+                s.token = tok.decode()  # handlers see the token as text, as ever
         return s
 
     def _bearer(self):
