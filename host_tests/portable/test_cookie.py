@@ -1,6 +1,6 @@
 # sessionring.cookie: reading Cookie headers as browsers send them, writing Set-Cookie.
-from _support import IS_MICROPYTHON, raises
-from sessionring import cookie
+from _support import raises
+from sessionring import _plain, cookie
 
 TOK = "AbCdEfGhIjKlMnOpQrStUvWxYz0"  # looks like a session token (27 chars)
 
@@ -214,9 +214,7 @@ def _span_value(fn, h, name):
 
 def test_span_finds_what_get_finds():
     # The server finds the session cookie in place with span() (viper where it runs, else
-    # span_py): both must agree with get() on every header whose values are ASCII.
-    if IS_MICROPYTHON:
-        assert cookie.span is not cookie.span_py
+    # _plain.cookie_span): both must agree with get() on every header whose values are ASCII.
     headers = [h for h, _ in REAL_WORLD] + MALFORMED
     headers += ["SR=upper; sr=lower", "a=1;sr=  x  ;b=2", 'sr = "q"', "sr", "sr=", "s=1; sr=2"]
     alphabet = b'ab sr=;"\t,_.-='
@@ -235,7 +233,7 @@ def test_span_finds_what_get_finds():
         for name in ("sr", "SR", "a", "_ga", "__Host-sr", "s", "missing"):
             want = cookie.get(h, name)
             assert _span_value(cookie.span, h.encode(), name) == want, (h, name)
-            assert _span_value(cookie.span_py, h.encode(), name) == want, (h, name)
+            assert _span_value(_plain.cookie_span, h.encode(), name) == want, (h, name)
 
 
 # -- writing ---------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 # Tokens: format, uniqueness, and rejection of every malformed kind before any lookup.
-from _support import IS_MICROPYTHON, no_alloc
-from sessionring import token
+from _support import no_alloc
+from sessionring import _plain, token
 from sessionring.ring import ROLE_ANON, SessionRing
 
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -32,18 +32,9 @@ def test_encode_round_trip():
     assert not token.equal(raw, 4, other, 0, 16)
 
 
-def test_viper_decoder_is_used_on_micropython():
-    # The unix port has a native emitter: the fast path must not silently fall back.
-    if IS_MICROPYTHON:
-        assert token.decode_into is not token.decode_into_py
-        assert token.equal is not token.equal_py
-    else:
-        assert token.decode_into is token.decode_into_py
-
-
 def test_fast_and_plain_decoders_agree():
-    # Where viper is available token.decode_into is the viper one; the pure-Python fallback
-    # (boards without a native emitter) must give the same answers.
+    # Where viper is available token.decode_into is the viper one (test_native_paths.py); the
+    # pure-Python twin (boards without a native emitter) must give the same answers.
     ring = SessionRing(slots=4)
     good = [ring.create("a").token for _ in range(3)]
     cases = good + [g.encode() for g in good] + _malformed(good[0])
@@ -53,11 +44,11 @@ def test_fast_and_plain_decoders_agree():
         a = bytearray(token.RAW_BYTES)
         b = bytearray(token.RAW_BYTES)
         ok_fast = bool(token.decode_into(tok, a, token._DECODE))
-        ok_py = bool(token.decode_into_py(tok, b))
+        ok_py = bool(_plain.decode_into(tok, b, token._DECODE))
         assert ok_fast == ok_py, repr(tok)
         if ok_fast:
             assert a == b
-            assert token.equal(a, 0, b, 0, 20) and token.equal_py(a, 0, b, 0, 20)
+            assert token.equal(a, 0, b, 0, 20) and _plain.equal(a, 0, b, 0, 20)
 
 
 def test_tokens_unique_over_100k_mints():

@@ -3,7 +3,7 @@
 # frames on the C stack, no heap allocation. They are kept as source and compiled when this
 # module is imported, so that the file itself compiles with plain mpy-cross (no -march) and
 # freezes on any port. Where the runtime has no native emitter (or on CPython) the exec
-# fails, and the modules keep their pure-Python versions (each tested against its twin).
+# fails, and the modules take the pure-Python twins in _plain.py (tested against these).
 # ptr8 is a viper built-in.
 # This module imports nothing of the package: token.py and request.py both import it, and an
 # import cycle would leave one of them with the slow fallback.
@@ -81,7 +81,7 @@ def names_ok(buf, pos: int, end: int, tab) -> int:
 
 @micropython.viper
 def cookie_span(buf, s: int, e: int, name) -> int:
-    # cookie.span_py at machine speed: where the value of the first cookie called name sits in
+    # cookie.span at machine speed: where the value of the first cookie called name sits in
     # buf[s:e], as start << 16 | end without whitespace or one pair of quotes; -1 when absent.
     b = ptr8(buf)
     m = ptr8(name)

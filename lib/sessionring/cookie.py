@@ -121,41 +121,15 @@ def get(header_value, name):
     return None
 
 
-def span_py(buf, s, e, name):
-    # Where the value of the first cookie called name (bytes) sits in buf[s:e], a Cookie header
-    # value inside a bytes-like buffer shorter than 16 KB: start << 16 | end, without the
-    # surrounding whitespace or one pair of double quotes; -1 when absent. Allocates nothing
-    # (the server finds the session cookie with it). The same pair as get(), except that get()
-    # also skips a value that is not UTF-8. span is the viper twin (_viper.py) where it runs.
-    n = len(name)
-    while s < e:
-        stop = buf.find(b";", s, e)
-        if stop < 0:
-            stop = e
-        while s < stop and (buf[s] == 32 or buf[s] == 9):
-            s += 1
-        j = s + n
-        if j <= stop and buf.startswith(name, s):
-            while j < stop and (buf[j] == 32 or buf[j] == 9):
-                j += 1
-            if j < stop and buf[j] == 0x3D:
-                s = j + 1
-                while s < stop and (buf[s] == 32 or buf[s] == 9):
-                    s += 1
-                while stop > s and (buf[stop - 1] == 32 or buf[stop - 1] == 9):
-                    stop -= 1
-                if stop - s >= 2 and buf[s] == 0x22 and buf[stop - 1] == 0x22:
-                    s += 1
-                    stop -= 1
-                return s << 16 | stop
-        s = stop + 1
-    return -1
-
-
+# span(buf, s, e, name): where the value of the first cookie called name (bytes) sits in
+# buf[s:e], a Cookie header value inside a bytes-like buffer shorter than 16 KB: start << 16 |
+# end, without the surrounding whitespace or one pair of double quotes; -1 when absent.
+# Allocates nothing (the server finds the session cookie with it). The same pair as get(),
+# except that get() also skips a value that is not UTF-8.
 try:
     from ._viper import cookie_span as span
-except Exception:  # noqa: BLE001 - no native emitter (or CPython): the Python version
-    span = span_py
+except Exception:  # noqa: BLE001 - no native emitter in this build (or CPython)
+    from ._plain import cookie_span as span  # noqa: F401 - request.py calls cookie.span
 
 
 def parse(header_value):

@@ -30,26 +30,10 @@ for _c in b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" + _T
     _TOKTAB[_c] = 1
 
 
-def names_ok_py(buf, pos, end, tab):
-    # Pure-Python names_ok (see _viper.py): every header line in buf[pos:end] starts with a
-    # non-empty token and a colon. Used where the build has no native emitter.
-    while pos < end:
-        c = buf.find(b":", pos, end)
-        if c <= pos:
-            return False
-        for i in range(pos, c):
-            if not tab[buf[i]]:
-                return False
-        pos = buf.find(b"\n", c, end) + 1
-        if pos <= 0:
-            return False
-    return True
-
-
 try:
     from ._viper import names_ok
-except Exception:  # noqa: BLE001 - no native emitter (or CPython): the Python version
-    names_ok = names_ok_py
+except Exception:  # noqa: BLE001 - no native emitter in this build (or CPython)
+    from ._plain import names_ok
 
 
 def _is_token(buf, s, e):

@@ -28,44 +28,10 @@ def new_secret():
     return os.urandom(SECRET_BYTES)
 
 
-def decode_into_py(tok, out, table=_DECODE):
-    # Pure-Python decode_into (see _viper.py): 20 raw bytes of a 27-char token into out;
-    # True for a canonical token. Used where the build has no native emitter.
-    acc = 0
-    nbits = 0
-    j = 0
-    v = 0
-    for i in range(TOKEN_LEN):
-        c = tok[i]
-        if isinstance(c, str):
-            c = ord(c)
-        if c >= 128 or table[c] == _INVALID:
-            return False
-        v = table[c]
-        acc = ((acc << 6) | v) & 0x3FFF
-        nbits += 6
-        if nbits >= 8:
-            nbits -= 8
-            out[j] = (acc >> nbits) & 0xFF
-            j += 1
-    # 27 chars carry 162 bits for 160: the last char holds 4 data bits and 2 zero bits, so
-    # one token has exactly one spelling
-    return v & 3 == 0
-
-
-def equal_py(a, aoff, b, boff, n):
-    # Constant-time compare of a[aoff:aoff+n] and b[boff:boff+n].
-    diff = 0
-    for i in range(n):
-        diff |= a[aoff + i] ^ b[boff + i]
-    return diff == 0
-
-
 try:
     from ._viper import decode_into, equal
-except Exception:  # no native emitter in this build (or CPython): pure Python
-    decode_into = decode_into_py
-    equal = equal_py
+except Exception:  # noqa: BLE001 - no native emitter in this build (or CPython)
+    from ._plain import decode_into, equal  # noqa: F401 - ring.py calls token.equal
 
 
 def decode(tok, out):
