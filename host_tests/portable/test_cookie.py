@@ -177,19 +177,25 @@ def test_wrong_types_never_raise():
     assert cookie.get(b"sr=1", "\u00e9") is None
 
 
-def test_get_agrees_with_parse_on_generated_junk():
-    # A deterministic stream of junk headers over an alphabet of separators and odd bytes.
-    alphabet = b'ab sr=;"\t,\xff\xc3\xa9_.-='
-    names = ("a", "b", "sr", "ab", "s", "_")
-    x = 12345
-    for _ in range(400):
+def _junk(alphabet, x, count):
+    # count deterministic junk headers (bytes, 0 to 39 long) over alphabet, from seed x
+    out = []
+    for _ in range(count):
         n = x % 40
         buf = bytearray(n)
         for i in range(n):
             x = (x * 1103515245 + 12345) & 0x7FFFFFFF
             buf[i] = alphabet[(x >> 16) % len(alphabet)]
         x = (x * 1103515245 + 12345) & 0x7FFFFFFF
-        h = bytes(buf)
+        out.append(bytes(buf))
+    return out
+
+
+def test_get_agrees_with_parse_on_generated_junk():
+    # A deterministic stream of junk headers over an alphabet of separators and odd bytes.
+    alphabet = b'ab sr=;"\t,\xff\xc3\xa9_.-='
+    names = ("a", "b", "sr", "ab", "s", "_")
+    for h in _junk(alphabet, 12345, 400):
         d = cookie.parse(h)
         for name in names:
             assert cookie.get(h, name) == d.get(name), (h, name)
@@ -218,15 +224,8 @@ def test_span_finds_what_get_finds():
     headers = [h for h, _ in REAL_WORLD] + MALFORMED
     headers += ["SR=upper; sr=lower", "a=1;sr=  x  ;b=2", 'sr = "q"', "sr", "sr=", "s=1; sr=2"]
     alphabet = b'ab sr=;"\t,_.-='
-    x = 99
-    for _ in range(300):
-        n = x % 40
-        buf = bytearray(n)
-        for i in range(n):
-            x = (x * 1103515245 + 12345) & 0x7FFFFFFF
-            buf[i] = alphabet[(x >> 16) % len(alphabet)]
-        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
-        headers.append(bytes(buf).decode())
+    for h in _junk(alphabet, 99, 300):
+        headers.append(h.decode())
     for h in headers:
         if any(ord(c) > 127 for c in h):
             continue
