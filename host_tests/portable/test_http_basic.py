@@ -2,6 +2,7 @@
 # decoded inputs, keep-alive, Connection: close, HTTP/1.0, pipelining, Expect: 100-continue.
 from _http_support import Client, ask, fetch, serving
 
+from _support import raises
 from sessionring.http import Response, Server
 
 
@@ -327,3 +328,10 @@ def test_deeply_nested_json_is_400():
         assert st == 400
 
     serving(app, body)
+
+
+def test_bad_options_are_refused_at_construction():
+    e = raises(TypeError, lambda: Server(max_conn=4))
+    assert "unknown Server option 'max_conn'" in str(e)
+    e = raises(ValueError, lambda: Server(cookie_name=""))
+    assert "must not be empty" in str(e)

@@ -5,8 +5,8 @@
 # freezes on any port. Where the runtime has no native emitter (or on CPython) the exec
 # fails, and the modules take the pure-Python twins in _plain.py (tested against these).
 # ptr8 is a viper built-in.
-# This module imports nothing of the package: token.py and request.py both import it, and an
-# import cycle would leave one of them with the slow fallback.
+# This module imports nothing of the package: token.py, request.py and cookie.py import it,
+# and an import cycle would leave one of them with the slow fallback.
 import micropython  # noqa: F401 - used by the decorators in _SRC
 
 _SRC = """

@@ -122,7 +122,7 @@ def get(header_value, name):
 
 
 # span(buf, s, e, name): where the value of the first cookie called name (bytes) sits in
-# buf[s:e], a Cookie header value inside a bytes-like buffer shorter than 16 KB: start << 16 |
+# buf[s:e], a Cookie header value inside a bytes or bytearray shorter than 16 KB: start << 16 |
 # end, without the surrounding whitespace or one pair of double quotes; -1 when absent.
 # Allocates nothing (the server finds the session cookie with it). The same pair as get(),
 # except that get() also skips a value that is not UTF-8.

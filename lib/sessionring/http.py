@@ -194,6 +194,8 @@ class Server:
         self._direct = False  # MicroPython streams: write() sends or copies at once
         self.cookie_name = "__Host-" + self.COOKIE_NAME if self.SECURE else self.COOKIE_NAME
         self._cname = self.cookie_name.encode()
+        if not self.COOKIE_NAME:
+            raise ValueError("COOKIE_NAME must not be empty")
         self.on_error = None  # hook(req, exc) called when a handler fails
         # counters
         self.requests = 0
@@ -633,6 +635,7 @@ class Server:
             c.state = _WRITE
             c.since = ck.ticks_ms()
             await writer.drain()
+            req._issued = None  # its token is on its way: a later failure must not revoke it
             c.served += 1
             if not keep:
                 return
