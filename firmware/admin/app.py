@@ -162,7 +162,10 @@ class Admin:
         )
 
     def _post_guard(self, req, s):
-        # None when a logged-in form post may go on, else the 403 answer.
+        # None when a logged-in form post may go on (s: the request's admin session), else the
+        # answer: to the login page when not logged in, 403 for a bad CSRF token or Origin.
+        if s is None:
+            return self._redirect("/login")
         if not self._same_origin(req) or not auth.csrf_equal(req.form.get("csrf"), s.get("c")):
             return self._forbidden()
         return None
@@ -235,12 +238,10 @@ class Admin:
         return resp
 
     def logout(self, req):
-        s = self._admin(req)
-        if s is not None:
-            bad = self._post_guard(req, s)
-            if bad is not None:
-                return bad
-            req.end_session()
+        bad = self._post_guard(req, self._admin(req))
+        if bad is not None:
+            return bad
+        req.end_session()
         return self._redirect("/login")
 
     # -- pages -----------------------------------------------------------------------------------
@@ -287,8 +288,6 @@ class Admin:
 
     def revoke(self, req):
         s = self._admin(req)
-        if s is None:
-            return self._redirect("/login")
         bad = self._post_guard(req, s)
         if bad is not None:
             return bad

@@ -192,10 +192,9 @@ class Server:
         self._closing = False
         self.port = None
         self._direct = False  # MicroPython streams: write() sends or copies at once
-        self.cookie_name = "__Host-" + self.COOKIE_NAME if self.SECURE else self.COOKIE_NAME
-        self._cname = self.cookie_name.encode()
         if not self.COOKIE_NAME:
             raise ValueError("COOKIE_NAME must not be empty")
+        self._cookie_names()
         self.on_error = None  # hook(req, exc) called when a handler fails
         # counters
         self.requests = 0
@@ -203,6 +202,11 @@ class Server:
         self.refused = 0
         self.timeouts = 0
         self.errors = 0
+
+    def _cookie_names(self):
+        # The session cookie's name, as str (for Set-Cookie) and bytes (to find it in requests)
+        self.cookie_name = "__Host-" + self.COOKIE_NAME if self.SECURE else self.COOKIE_NAME
+        self._cname = self.cookie_name.encode()
 
     def stats(self):
         # Counters and the connections open now, for an admin page or a test.
@@ -272,8 +276,7 @@ class Server:
     async def serve(self, host="0.0.0.0", port=80):
         # Serve until close() (or until this task is cancelled).
         ls = self._listen(host, port)
-        self.cookie_name = "__Host-" + self.COOKIE_NAME if self.SECURE else self.COOKIE_NAME
-        self._cname = self.cookie_name.encode()
+        self._cookie_names()  # COOKIE_NAME or SECURE may have been set since
         self._closing = False
         self._hosts = None if self.HOSTS is None else tuple(h.lower().encode() for h in self.HOSTS)
         self._stop = asyncio.Event()
