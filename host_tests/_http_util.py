@@ -10,7 +10,7 @@ from sessionring.ring import ROLE_ADMIN, SessionRing
 
 ring = SessionRing(slots=4, data_bytes=32)
 app = Server(
-    ring=ring, max_body=64, max_headers=12, read_timeout_ms=500, linger_ms=50, hosts=("h",)
+    ring=ring, max_body=64, max_headers=12, request_timeout_ms=500, linger_ms=50, hosts=("h",)
 )
 
 

@@ -5,17 +5,17 @@
 #  - the login form, before any session exists, uses a double-submit cookie ("csrf"): the
 #    visitor gets no ring slot, so nobody who is not logged in can take one from a session;
 #  - every POST also passes an exact Origin (else Referer) check; nothing changes on GET.
+# What the pages share (answers, guards, the login path, messages) is in web.py.
 import binascii
 import gc
 import hashlib
 import sys
 
 from sessionring import __version__, auth, cookie
-from sessionring.http import Response, Server
-from sessionring.ring import ROLE_ADMIN, RingFull, SessionRing
+from sessionring.http import Server
+from sessionring.ring import SessionRing
 
-from . import pages
-from .account import USER
+from . import pages, web
 from .pages import Out
 
 _CSRF_LEN = 32  # auth.new_csrf(): 32 URL-safe characters
@@ -30,47 +30,43 @@ def _csp():
     )
 
 
-MESSAGES = {
-    "revoked": "Session revoked.",
-    "gone": "That session had already ended.",
-    "saved": "Settings saved.",
-    "password": "Password changed. Every other session has been logged out.",
-}
-
-
 class Admin:
     def __init__(self, profile, settings, acct, netstate, clock=None):
-        self.profile = profile
+        # Every limit comes from the board profile under the name it has where it applies:
+        # SessionRing's and Server's keyword arguments (docs/admin.md lists them).
+        p = profile
+        self.profile = p
         self.settings = settings
         self.account = acct
         self.net = netstate
         kw = {} if clock is None else {"clock": clock}
         self.ring = SessionRing(
-            slots=profile["slots"],
-            data_bytes=profile["data_bytes"],
+            slots=p["slots"],
+            data_bytes=p["data_bytes"],
             idle_s=settings["idle_s"],
             absolute_s=settings["absolute_s"],
-            per_user=profile["per_user"],
+            per_user=p["per_user"],
             **kw,
         )
         self.server = Server(
-            ring=self.ring,
-            max_conns=profile["max_conns"],
+            self.ring,
+            max_conns=p["max_conns"],
             max_per_client=self.per_client_limit(),
-            buf_size=profile["buf_size"],
-            max_body=profile["max_body"],
-            read_timeout_ms=profile["read_timeout_ms"],
-            idle_timeout_ms=profile["keepalive_ms"],
+            buf_size=p["buf_size"],
+            max_body=p["max_body"],
+            request_timeout_ms=p["request_timeout_ms"],
+            write_timeout_ms=p["write_timeout_ms"],
+            keepalive_ms=p["keepalive_ms"],
             hosts=self.host_names(),
             **kw,
         )
         self.throttle = auth.Throttle(
-            free=profile["login_free"],
-            base_s=profile["login_base_s"],
-            max_s=profile["login_max_s"],
+            free=p["login_free"],
+            base_s=p["login_base_s"],
+            max_s=p["login_max_s"],
             **kw,
         )
-        self.secure = bool(self.server.SECURE)
+        self.secure = bool(self.server.secure)
         self.scheme = "https" if self.secure else "http"
         self.csrf_cookie = cookie.name_for("csrf", self.secure)
         self.headers = {
@@ -101,7 +97,7 @@ class Admin:
 
         return handler
 
-    # -- helpers -------------------------------------------------------------------------------
+    # -- configuration -------------------------------------------------------------------------
     def per_client_limit(self):
         # The profile's max_per_client, but below max_conns: one device never takes the last
         # slot (0: no limit; with a single slot there is nothing to share).
@@ -129,70 +125,6 @@ class Admin:
         self.ring.idle_s = self.settings["idle_s"]
         self.ring.absolute_s = self.settings["absolute_s"]
 
-    def _html(self, o, status=200):
-        resp = Response(o.buf, status)
-        resp.headers.update(self.headers)
-        return resp
-
-    def _redirect(self, where):
-        resp = Response.redirect(where)
-        resp.headers["Cache-Control"] = "no-store"
-        return resp
-
-    def _admin(self, req):
-        # The request's admin session (cookie or Bearer), or None.
-        s = req.session
-        if s is None or not s.valid or s.role != ROLE_ADMIN:
-            return None
-        return s
-
-    def _same_origin(self, req):
-        return auth.same_origin(req.headers, req.headers.get("host"), self.scheme)
-
-    def _problem(self, status, title, text):
-        o = Out()
-        pages.problem(o, self.name, title, text)
-        return self._html(o, status)
-
-    def _forbidden(self):
-        return self._problem(
-            403,
-            "Forbidden",
-            "This form was out of date or sent from another site. Reload the page and try again.",
-        )
-
-    def _post_guard(self, req, s):
-        # None when a logged-in form post may go on (s: the request's admin session), else the
-        # answer: to the login page when not logged in, 403 for a bad CSRF token or Origin.
-        if s is None:
-            return self._redirect("/login")
-        if not self._same_origin(req) or not auth.csrf_equal(req.form.get("csrf"), s.get("c")):
-            return self._forbidden()
-        return None
-
-    def _full_text(self):
-        return (
-            "All %d session slots are in use. Log out on another device, or wait for a session"
-            " to time out, then try again." % self.ring.capacity
-        )
-
-    def _has_room(self, req):
-        # A login may take a slot only when one is free (or it replaces the request's own
-        # session): a full ring of logged-in sessions is never evicted by a new login.
-        s = req.session
-        return len(self.ring) < self.ring.capacity or (s is not None and s.valid)
-
-    def _login_wait(self):
-        return self.throttle.wait(USER)
-
-    def _check_password(self, user, password):
-        ok = self.account.check(user, password)
-        if ok:
-            self.throttle.succeeded(USER)
-        else:
-            self.throttle.failed(USER)
-        return ok
-
     # -- login -----------------------------------------------------------------------------------
     def _login_page(self, req, status, msg, token=None):
         if token is None:
@@ -201,54 +133,47 @@ class Admin:
                 token = auth.new_csrf()
         o = Out()
         pages.login(o, self.name, token, msg)
-        resp = self._html(o, status)
+        resp = web.html(self, o, status)
         if req.cookies.get(self.csrf_cookie) != token:
             resp.set_cookie(self.csrf_cookie, token, secure=self.secure)
         return resp
 
     def login_form(self, req):
-        if self._admin(req) is not None:
-            return self._redirect("/")
+        if web.admin(req) is not None:
+            return web.redirect("/")
         return self._login_page(req, 200, None)
 
     def login(self, req):
         token = req.cookies.get(self.csrf_cookie)
-        if not self._same_origin(req) or not auth.csrf_equal(req.form.get("csrf"), token):
-            return self._forbidden()
-        wait = self._login_wait()
-        if wait:
-            resp = self._login_page(
-                req, 429, "Too many failed attempts. Try again in %d s." % wait, token
-            )
-            resp.headers["Retry-After"] = str(wait)
-            return resp
+        if not web.same_origin(self, req) or not auth.csrf_equal(req.form.get("csrf"), token):
+            return web.forbidden(self)
         f = req.form
-        if not self._check_password(f.get("username", ""), f.get("password", "")):
+        st, got = web.log_in(self, req, f.get("username", ""), f.get("password", ""), True)
+        if st == web.THROTTLED:
+            msg = "Too many failed attempts. Try again in %d s." % got
+            resp = self._login_page(req, 429, msg, token)
+            resp.headers["Retry-After"] = str(got)
+            return resp
+        if st == web.WRONG:
             return self._login_page(req, 401, "Wrong user name or password.", token)
-        if not self._has_room(req):
-            return self._login_page(req, 503, self._full_text(), token)
-        try:
-            s = req.start_session(USER, ROLE_ADMIN)
-        except RingFull:
-            return self._login_page(req, 503, self._full_text(), token)
-        s["c"] = auth.new_csrf()
-        s["a"] = req.client_addr
-        resp = self._redirect("/")
+        if st == web.FULL:
+            return self._login_page(req, 503, web.full_text(self), token)
+        resp = web.redirect("/")
         resp.set_cookie(self.csrf_cookie, "", max_age=0, secure=self.secure)  # used up
         return resp
 
     def logout(self, req):
-        bad = self._post_guard(req, self._admin(req))
+        bad = web.post_guard(self, req, web.admin(req))
         if bad is not None:
             return bad
         req.end_session()
-        return self._redirect("/login")
+        return web.redirect("/login")
 
     # -- pages -----------------------------------------------------------------------------------
     def dashboard(self, req):
-        s = self._admin(req)
+        s = web.admin(req)
         if s is None:
-            return self._redirect("/login")
+            return web.redirect("/login")
         gc.collect()
         mem = getattr(gc, "mem_free", None)
         ring = self.ring
@@ -263,7 +188,7 @@ class Admin:
         )
         o = Out()
         pages.dashboard(o, self.name, s.get("c"), rows)
-        return self._html(o)
+        return web.html(self, o)
 
     def _timeouts(self):
         return pages.duration(self.ring.idle_s), pages.duration(self.ring.absolute_s)
@@ -278,27 +203,27 @@ class Admin:
         return mode
 
     def sessions(self, req):
-        s = self._admin(req)
+        s = web.admin(req)
         if s is None:
-            return self._redirect("/login")
+            return web.redirect("/login")
         o = Out()
-        msg = MESSAGES.get(req.query.get("m"))
+        msg = web.MESSAGES.get(req.query.get("m"))
         pages.sessions(o, self.name, s.get("c"), self.ring, s.handle, msg)
-        return self._html(o)
+        return web.html(self, o)
 
     def revoke(self, req):
-        s = self._admin(req)
-        bad = self._post_guard(req, s)
+        s = web.admin(req)
+        bad = web.post_guard(self, req, s)
         if bad is not None:
             return bad
         target = self.ring.by_handle(req.form.get("handle", ""))
         if target is None:
-            return self._redirect("/sessions?m=gone")
+            return web.redirect("/sessions?m=gone")
         if target.handle == s.handle:
             req.end_session()
-            return self._redirect("/login")
+            return web.redirect("/login")
         self.ring.revoke(target)
-        return self._redirect("/sessions?m=revoked")
+        return web.redirect("/sessions?m=revoked")
 
     # -- rarely used parts: loaded on first use, to keep the heap free after boot ---------------
     def settings_form(self, req):

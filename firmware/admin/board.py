@@ -20,8 +20,9 @@ DEFAULTS = {
     "max_per_client": 3,  # connections one client address may hold (0: no limit)
     "buf_size": 1536,
     "max_body": 1024,
-    "read_timeout_ms": 5000,
-    "keepalive_ms": 10000,
+    "request_timeout_ms": 5000,  # to receive a request once begun (408)
+    "write_timeout_ms": 5000,  # to send an answer
+    "keepalive_ms": 10000,  # an idle keep-alive connection is closed
     "idle_s": 900,
     "absolute_s": 43200,
     "per_user": 0,

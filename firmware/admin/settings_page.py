@@ -1,9 +1,8 @@
 # The Settings page and its two forms (device settings, admin password), loaded on first use.
 from sessionring import auth
 
-from . import account, pages
+from . import account, pages, web
 from .account import USER
-from .app import MESSAGES
 from .pages import Out
 
 
@@ -100,19 +99,19 @@ def _page(a, s, status=200, values=None, errors=None, msg=None, pw_errors=None):
         }
     o = Out()
     render(o, a.name, s.get("c"), values, errors, msg, pw_errors)
-    return a._html(o, status)
+    return web.html(a, o, status)
 
 
 def show(a, req):
-    s = a._admin(req)
+    s = web.admin(req)
     if s is None:
-        return a._redirect("/login")
-    return _page(a, s, msg=MESSAGES.get(req.query.get("m")))
+        return web.redirect("/login")
+    return _page(a, s, msg=web.MESSAGES.get(req.query.get("m")))
 
 
 def save(a, req):
-    s = a._admin(req)
-    bad = a._post_guard(req, s)
+    s = web.admin(req)
+    bad = web.post_guard(a, req, s)
     if bad is not None:
         return bad
     which = req.form.get("form")
@@ -120,7 +119,7 @@ def save(a, req):
         return _save_device(a, req, s)
     if which == "password":
         return _change_password(a, req, s)
-    return a._problem(400, "Bad request", "Unknown form.")
+    return web.problem(a, 400, "Bad request", "Unknown form.")
 
 
 def _save_device(a, req, s):
@@ -146,19 +145,19 @@ def _save_device(a, req, s):
         }
         return _page(a, s, 400, values, errors)
     a.apply_timeouts()
-    return a._redirect("/settings?m=saved")
+    return web.redirect("/settings?m=saved")
 
 
 def _change_password(a, req, s):
-    wait = a._login_wait()
+    f = req.form
+    ok, wait = web.password_ok(a, USER, f.get("current", ""))
     if wait:
         resp = _page(a, s, 429, pw_errors={"current": "Too many failed attempts."})
         resp.headers["Retry-After"] = str(wait)
         return resp
-    f = req.form
     new = f.get("new", "")
     errors = {}
-    if not a._check_password(USER, f.get("current", "")):
+    if not ok:
         errors["current"] = "Wrong password."
     else:
         why = account.password_problem(new)
@@ -172,4 +171,4 @@ def _change_password(a, req, s):
     a.ring.revoke_user(USER, keep=s)
     req.rotate_session()  # new token for this session too (no fixation)
     s["c"] = auth.new_csrf()
-    return a._redirect("/settings?m=password")
+    return web.redirect("/settings?m=password")

@@ -211,16 +211,16 @@ def test_device_name_is_escaped_everywhere():
 def test_host_names_from_the_profile_and_the_network():
     app, clock = _app("hosts", hosts=["router.lan", 7])
     assert app.host_names() == ("router.lan",)  # a name that is not a string is left out
-    assert app.server.HOSTS == ("router.lan",)
+    assert app.server.hosts == ("router.lan",)
     app.net = {"mode": "station", "ssid": "home", "ip": "10.0.0.7", "hostname": "ring-1"}
     assert app.host_names() == ("router.lan", "ring-1", "ring-1.local")
 
 
 def test_connection_limits_come_from_the_profile():
     app, clock = _app("limits", max_conns=5, max_per_client=4)
-    assert (app.server.MAX_CONNS, app.server.MAX_PER_CLIENT) == (5, 4)
+    assert (app.server.max_conns, app.server.max_per_client) == (5, 4)
     app, clock = _app("limits-default")
-    assert (app.server.MAX_CONNS, app.server.MAX_PER_CLIENT) == (4, 3)  # board.DEFAULTS
+    assert (app.server.max_conns, app.server.max_per_client) == (4, 3)  # board.DEFAULTS
     for conns, per, want in ((4, 4, 3), (4, 9, 3), (3, 3, 2), (1, 1, 0), (4, 0, 0)):
         app, clock = _app("limits-%d-%d" % (conns, per), max_conns=conns, max_per_client=per)
-        assert app.server.MAX_PER_CLIENT == want, (conns, per)  # never the last slot
+        assert app.server.max_per_client == want, (conns, per)  # never the last slot

@@ -293,8 +293,8 @@ def test_options_and_bad_types():
         pass
     else:
         raise AssertionError("a misspelt option must be refused")
-    assert Server(max_conns=3).MAX_CONNS == 3 and Server.MAX_CONNS == 8
-    assert app.MAX_HEAD == 2048 and app.BACKLOG >= 16
+    assert Server(max_conns=3).max_conns == 3 and Server.max_conns == 8
+    assert app.max_head == 2048 and app.backlog >= 16
 
 
 def test_bytes_that_are_not_utf8_in_headers_get_an_answer():

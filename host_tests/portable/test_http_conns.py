@@ -21,7 +21,7 @@ def _app(**kw):
 
 def _timed(start=0):
     clk = FakeClock(start)
-    return clk, _app(clock=clk, read_timeout_ms=200, idle_timeout_ms=1000, linger_ms=50)
+    return clk, _app(clock=clk, request_timeout_ms=200, keepalive_ms=1000, linger_ms=50)
 
 
 def test_slow_head_gets_408_then_close():
@@ -120,7 +120,7 @@ def test_timeouts_hold_across_the_ticks_wrap():
 
 def test_watchdog_enforces_the_read_timeout_on_its_own():
     # real clock, a short limit: the server's own watchdog sends the 408
-    app = _app(read_timeout_ms=150, linger_ms=50)
+    app = _app(request_timeout_ms=150, linger_ms=50)
 
     async def body(port):
         c = await Client.open(port)
@@ -165,7 +165,7 @@ def test_one_client_cannot_hold_every_slot():
     # waits, while 127.0.0.2 is served at once. When one of its own connections falls idle,
     # the waiting one takes that slot (never another client's).
     clk = FakeClock()
-    app = _app(clock=clk, max_conns=4, max_per_client=2, read_timeout_ms=60000)
+    app = _app(clock=clk, max_conns=4, max_per_client=2, request_timeout_ms=60000)
 
     async def body(port):
         slow = []
@@ -176,11 +176,11 @@ def test_one_client_cannot_hold_every_slot():
         await until(lambda: app.stats()["reading"] == 2)
         third = await Client.open(port)
         await third.send(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
-        await until(lambda: app._waiting == 1)
+        await until(lambda: app.pool.waiting == 1)
         other = await Client.open(port, source="127.0.0.2")
         assert (await other.request("GET", "/"))[2] == b"ok"
         assert app.stats()["open"] == 3  # a slot is free, but not for the first client
-        assert app._waiting == 1
+        assert app.pool.waiting == 1
         await slow[0].send(b"st: h\r\n\r\n")
         assert (await slow[0].response())[2] == b"ok"
         assert (await third.response())[2] == b"ok"  # in slot 0's place
@@ -246,7 +246,7 @@ def test_cap_never_evicts_a_request_in_progress():
 
 def test_silent_new_connections_are_evicted_only_after_a_grace():
     clk = FakeClock()
-    app = _app(clock=clk, max_conns=1, fresh_idle_ms=500, read_timeout_ms=400)
+    app = _app(clock=clk, max_conns=1, fresh_idle_ms=500, request_timeout_ms=400)
 
     async def body(port):
         a = await Client.open(port)  # connects, says nothing
@@ -263,7 +263,7 @@ def test_silent_new_connections_are_evicted_only_after_a_grace():
 
 def test_cap_answers_503_when_every_connection_is_busy():
     gate = asyncio.Event()
-    app = Server(max_conns=2, read_timeout_ms=100, linger_ms=50)
+    app = Server(max_conns=2, request_timeout_ms=100, linger_ms=50)
 
     @app.route("/slow")
     async def slow(req):
@@ -294,7 +294,7 @@ def test_cap_answers_503_when_every_connection_is_busy():
 def test_slow_clients_at_the_cap_do_not_lock_out_a_new_one():
     # Clients that hold every slot and send a byte at a time are cut by the watchdog after the
     # read timeout; a client that came just after them waits long enough to get a slot.
-    app = Server(max_conns=2, read_timeout_ms=200, linger_ms=20)
+    app = Server(max_conns=2, request_timeout_ms=200, linger_ms=20)
 
     @app.route("/")
     def index(req):
@@ -320,7 +320,7 @@ def test_slow_clients_at_the_cap_do_not_lock_out_a_new_one():
 
 def test_a_connection_waiting_for_a_slot_gets_one_when_it_frees():
     gate = asyncio.Event()
-    app = Server(max_conns=1, read_timeout_ms=2000)
+    app = Server(max_conns=1, request_timeout_ms=2000)
 
     @app.route("/slow")
     async def slow(req):

@@ -21,7 +21,7 @@ def test_fast_paths_are_in_use_when_the_server_is_imported_first():
     twins = (_plain.decode_into, _plain.equal, _plain.names_ok, _plain.cookie_span)
     for i in range(len(used)):
         assert (used[i] is twins[i]) != IS_MICROPYTHON, i
-    assert Server.HOSTS is None
+    assert Server.hosts is None
 
 
 def test_a_lookup_allocates_nothing_when_the_server_is_imported_first():

@@ -101,3 +101,38 @@ for _name in (
 ):
     if not hasattr(_time, _name):
         setattr(_time, _name, globals()[_name])
+
+
+# -- asyncio ----------------------------------------------------------------------------------
+# MicroPython's asyncio has sleep_ms() and wait_for_ms(), and its streams read into a buffer
+# (readinto) and copy what write() is given at once. CPython's streams read into new bytes and
+# may keep a reference to a memoryview until it is sent; the library writes slices of buffers
+# it reuses. These few lines give CPython the MicroPython behaviour, so that library code is
+# written once.
+def _complete_asyncio():
+    import asyncio
+
+    if not hasattr(asyncio, "sleep_ms"):
+        asyncio.sleep_ms = lambda ms: asyncio.sleep(ms / 1000)
+        asyncio.wait_for_ms = lambda aw, ms: asyncio.wait_for(aw, ms / 1000)
+
+    sr = asyncio.StreamReader
+    if not hasattr(sr, "readinto"):
+
+        async def readinto(self, buf):
+            data = await self.read(len(buf))
+            n = len(data)
+            buf[:n] = data
+            return n
+
+        sr.readinto = readinto
+        sw = asyncio.StreamWriter
+        write = sw.write
+
+        def write_copy(self, data):
+            write(self, bytes(data) if isinstance(data, (memoryview, bytearray)) else data)
+
+        sw.write = write_copy
+
+
+_complete_asyncio()

@@ -5,6 +5,10 @@
 # The head is scanned once with bytearray.find (C speed): the request line, then each header
 # line, noting only where the few headers the server needs start and end. Everything else
 # (headers dict, query, form, cookies, client address) is decoded on first use.
+#
+# What the parser needs of the server comes in one Limits object; session binding (finding
+# the token, starting, rotating and ending sessions) is binding.py's, reached through the
+# server's Binding that each Request is handed.
 import json
 
 from micropython import const
@@ -127,7 +131,19 @@ def parse_qs(b):
     return out
 
 
-def _parser(srv):
+class Limits:
+    # What parsing a head needs to know of its server, made by Server.serve().
+    def __init__(self, max_request_line, max_headers, hosts):
+        self.max_request_line = max_request_line  # bytes of the request line -> 414
+        self.max_headers = max_headers  # header lines -> 431
+        # host names a Host header may carry, as lower-case bytes (IP literals always may);
+        # None: any -> 421
+        self.hosts = None if hosts is None else tuple(h.lower().encode() for h in hosts)
+        self.parser = _parser(self)
+        next(self.parser)
+
+
+def _parser(cfg):
     # The head parser, one per server: send it a Request whose head ends at r.head_end, it
     # answers 0 or an error status. On MicroPython a function with this many locals would
     # allocate its frame on the heap at every call; a generator's frame is allocated once, and
@@ -137,7 +153,7 @@ def _parser(srv):
         r = yield st
         st = 0
         try:
-            buf = r._buf
+            buf = r.buf
             end = r.head_end
             # request line: METHOD SP target SP HTTP/1.x
             rl = buf.find(b"\r\n", 0, end + 2)
@@ -148,7 +164,7 @@ def _parser(srv):
                 if len(m) == sp and buf.startswith(m):
                     r.method = _NAMES[m]
                     break
-            if rl > srv.MAX_REQUEST_LINE:
+            if rl > cfg.max_request_line:
                 st = 414
             elif r.method is None:
                 st = 501 if sp > 0 and _is_token(buf, 0, sp) else 400
@@ -199,7 +215,7 @@ def _parser(srv):
                 e = buf.find(b"\r\n", pos, lim)
                 n += 1
                 c = buf.find(b":", pos, e)
-                if n > srv.MAX_HEADERS:  # (names_ok saw to the names and colons)
+                if n > cfg.max_headers:  # (names_ok saw to the names and colons)
                     st = 431
                     break
                 vs = c + 1
@@ -261,7 +277,7 @@ def _parser(srv):
                 st = 400
             elif hosts > 1 or r.minor >= 1 and hosts != 1:
                 st = 400
-            elif srv._hosts is not None and hosts and not _host_ok(buf, r._ho, r._hoe, srv._hosts):
+            elif cfg.hosts is not None and hosts and not _host_ok(buf, r._ho, r._hoe, cfg.hosts):
                 st = 421
             elif r.length < 0 and r.method in NEED_BODY:
                 st = 411
@@ -274,11 +290,11 @@ def _parser(srv):
 
 
 class Request:
-    def __init__(self, server, buf, view):
-        self._srv = server
-        self._buf = buf
-        self._view = view  # this connection's reusable session view (or None)
-        self._mv = memoryview(buf)
+    def __init__(self, buf, limits, binding, view):
+        self.buf = buf  # the connection's buffer, reused for every request on it
+        self._lim = limits
+        self._bind = binding  # the server's session Binding (binding.py), or None
+        self.view = view  # this connection's reusable session view (or None)
         self.client_raw = None
         self.reset()
 
@@ -307,18 +323,14 @@ class Request:
         self._f = None
         self._h = None
         self._c = None
-        self._cookies_out = None  # Set-Cookie values the session helpers added
-        self._issued = None  # the session whose new token this request is to deliver
+        self.cookies_out = None  # Set-Cookie values queued by the session binding
+        self.issued = None  # the session whose new token this request is to deliver
 
     # -- head parsing ------------------------------------------------------------------------
     def parse(self, end):
         # Parse buf[:end + 4] (end = offset of the blank line). Returns 0 or an error status.
         self.head_end = end
-        srv = self._srv
-        if srv._parser is None:
-            srv._parser = _parser(srv)
-            next(srv._parser)
-        return srv._parser.send(self)
+        return self._lim.parser.send(self)
 
     # -- what handlers read ---------------------------------------------------------------------
     def _text(self, s, e):
@@ -326,12 +338,12 @@ class Request:
         if s < 0:
             return None
         try:
-            return self._buf[s:e].decode()
+            return self.buf[s:e].decode()
         except UnicodeError:
             return None
 
     def header_bytes(self, s, e):
-        return memoryview(self._buf)[s:e]
+        return memoryview(self.buf)[s:e]
 
     def content_type(self):
         # Media type in lower case without parameters, "" when absent.
@@ -345,7 +357,7 @@ class Request:
     @property
     def query(self):
         if self._q is None:
-            self._q = parse_qs(self._buf[self._qs : self._qe]) if self._qs >= 0 else {}
+            self._q = parse_qs(self.buf[self._qs : self._qe]) if self._qs >= 0 else {}
         return self._q
 
     @property
@@ -362,7 +374,7 @@ class Request:
         # lower-case names -> values; repeated headers joined with ", " ("; " for cookie)
         if self._h is None:
             h = {}
-            buf = self._buf
+            buf = self.buf
             end = self.head_end
             pos = buf.find(b"\r\n", 0, end + 2) + 2
             while 0 < pos < end + 2:
@@ -382,8 +394,26 @@ class Request:
     @property
     def cookies(self):
         if self._c is None:
-            self._c = cookie.parse(self._buf[self._ck : self._cke]) if self._ck >= 0 else {}
+            self._c = cookie.parse(self.buf[self._ck : self._cke]) if self._ck >= 0 else {}
         return self._c
+
+    def cookie_value(self, bname, name):
+        # The value of the cookie called name (bname: the same as bytes) as a copy of its bytes
+        # (the buffer is reused), or None. Allocates only the copy.
+        if self._ck < 0:
+            return None
+        if self._cke < 0x4000:  # (span() packs offsets below 16 KB)
+            sp = cookie.span(self.buf, self._ck, self._cke, bname)
+            return self.buf[sp >> 16 : sp & 0xFFFF] if sp >= 0 else None
+        return cookie.get(memoryview(self.buf)[self._ck : self._cke], name)
+
+    def bearer(self):
+        # The token of "Authorization: Bearer <token>", or None.
+        s = self._au
+        if s >= 0 and self._aue - s > 7 and _name_is(self.buf, s, b"bearer "):
+            t = self._text(s + 7, self._aue)
+            return t.strip() if t else None
+        return None
 
     @property
     def client_addr(self):
@@ -407,84 +437,21 @@ class Request:
                 return False
         return True
 
-    # -- session binding ----------------------------------------------------------------------
-    def find_session(self):
-        # The session named by the cookie, else by "Authorization: Bearer <token>", else by
-        # the token parameter (only when the app set TOKEN_PARAM): the first that names a live
-        # session wins and is touched (used now). None when not logged in.
-        srv = self._srv
-        s = None
-        if 0 <= self._ck and self._cke < 0x4000:  # (span() packs offsets below 16 KB)
-            sp = cookie.span(self._buf, self._ck, self._cke, srv._cname)
-            if sp >= 0:  # a copy of the token, not a view: the buffer is reused
-                s = self._bind(self._buf[sp >> 16 : sp & 0xFFFF])
-        elif self._ck >= 0:
-            s = self._bind(cookie.get(self._mv[self._ck : self._cke], srv.cookie_name))
-        if s is None and self._au >= 0 and srv.BEARER:
-            s = self._bind(self._bearer())
-        if s is None and srv.TOKEN_PARAM:
-            s = self._bind(self.query.get(srv.TOKEN_PARAM))
-            if s is None and self.method == "POST":
-                s = self._bind(self.form.get(srv.TOKEN_PARAM))
-        self.session = s
-        return s
-
-    def _bind(self, tok):
-        # This connection's session view bound to tok's session (allocates nothing), or None.
-        if not tok:
-            return None
-        ring = self._srv.ring
-        s = ring.get(tok, self._view)
-        if s is not None:
-            ring.touch(s)
-            if type(tok) is not str:
-                s.token = tok.decode()  # handlers see the token as text, as ever
-        return s
-
-    def _bearer(self):
-        s = self._au
-        if self._aue - s > 7 and _name_is(self._buf, s, b"bearer "):
-            t = self._text(s + 7, self._aue)
-            return t.strip() if t else None
-        return None
-
-    def _set_cookie(self, value):
-        if self._cookies_out is None:
-            self._cookies_out = []
-        self._cookies_out.append(value)
+    # -- sessions (binding.py does the work) ----------------------------------------------------
+    def _binding(self):
+        if self._bind is None:
+            raise ValueError("the server has no session store")
+        return self._bind
 
     def start_session(self, user, role=1):
-        # A new session (new token: no fixation) for user; the one the request came with, if
-        # any, is revoked first. Sets the cookie. Raises ring.RingFull (503 if not caught).
-        srv = self._srv
-        if srv.ring is None:
-            raise ValueError("the server has no session ring")
-        if self.session is not None:
-            srv.ring.revoke(self.session)
-            self.session = None
-        s = srv.ring.create(user, role)
-        self.session = s
-        self._issued = s
-        self._set_cookie(cookie.build(srv.cookie_name, s.token, secure=srv.SECURE))
-        return s
+        # A new session (new token: no fixation) for user; the request's own session, if any,
+        # is revoked first. Sets the cookie. Raises ring.RingFull (503 if not caught).
+        return self._binding().start(self, user, role)
 
     def end_session(self):
         # Revoke the current session (if any) and clear the cookie.
-        srv = self._srv
-        self._issued = None
-        if self.session is not None:
-            srv.ring.revoke(self.session)
-            self.session = None
-        self._set_cookie(cookie.clear(srv.cookie_name, secure=srv.SECURE))
+        self._binding().end(self)
 
     def rotate_session(self):
         # A new token for the current session (same user, role and data); re-sets the cookie.
-        srv = self._srv
-        if self.session is None:
-            from .ring import SessionEnded
-
-            raise SessionEnded("no session to rotate")
-        s = srv.ring.rotate(self.session)
-        self._issued = s
-        self._set_cookie(cookie.build(srv.cookie_name, s.token, secure=srv.SECURE))
-        return s
+        return self._binding().rotate(self)

@@ -1,4 +1,12 @@
-# What a handler returns when a plain str, bytes, dict or list is not enough.
+# Answers: what a handler returns (Response, or a plain str, bytes, dict, list or None), and
+# the wire format every answer is written in.
+#
+# The server keeps one Wire (a shared scratch buffer and the Content-Type lines it has made).
+# An answer's head and, when it fits, its body are assembled in the scratch buffer and sent
+# with one write(): head() writes the status line and the framing headers for every answer,
+# the server's fast path for plain HTML included, so the format lives in this one place. The
+# helpers are plain functions with few locals: on MicroPython such a call keeps its frame on
+# the C stack instead of allocating one on the heap.
 import json
 
 from . import cookie
@@ -6,6 +14,55 @@ from . import cookie
 HTML = "text/html; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
 JSON = "application/json"
+
+REASONS = {
+    100: b"Continue",
+    200: b"OK",
+    201: b"Created",
+    202: b"Accepted",
+    204: b"No Content",
+    301: b"Moved Permanently",
+    302: b"Found",
+    303: b"See Other",
+    304: b"Not Modified",
+    307: b"Temporary Redirect",
+    308: b"Permanent Redirect",
+    400: b"Bad Request",
+    401: b"Unauthorized",
+    403: b"Forbidden",
+    404: b"Not Found",
+    405: b"Method Not Allowed",
+    408: b"Request Timeout",
+    409: b"Conflict",
+    411: b"Length Required",
+    413: b"Content Too Large",
+    414: b"URI Too Long",
+    415: b"Unsupported Media Type",
+    417: b"Expectation Failed",
+    421: b"Misdirected Request",
+    422: b"Unprocessable Content",
+    429: b"Too Many Requests",
+    431: b"Request Header Fields Too Large",
+    500: b"Internal Server Error",
+    501: b"Not Implemented",
+    503: b"Service Unavailable",
+    505: b"HTTP Version Not Supported",
+}
+
+# Sent straight to a socket when no slot or no memory is left for anything better.
+E503 = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Length: 20\r\nRetry-After: 1\r\nConnection: close\r\n\r\nService Unavailable\n"
+)
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+HTML_LINE = b"Content-Type: text/html; charset=utf-8\r\n"
+
+# The Connection header of an answer: none, close, or keep-alive (said to HTTP/1.0 clients).
+_CONN = (b"", b"Connection: close\r\n", b"Connection: keep-alive\r\n")
+
+_STR = (str,)
+_BYTES = (bytes, bytearray, memoryview)
+_JSONABLE = (dict, list)
 
 
 class Response:
@@ -37,7 +94,7 @@ class Response:
     def set_cookie(
         self, name, value, max_age=None, path="/", http_only=True, same_site="Strict", secure=None
     ):
-        # secure None: Secure exactly when the server runs with SECURE (TLS). The name is used
+        # secure None: Secure exactly when the server runs with secure (TLS). The name is used
         # as given (add the __Host- prefix yourself: cookie.name_for). Checked now (ValueError),
         # written when the response is sent.
         a = (name, value, max_age, path, http_only, same_site, secure)
@@ -51,3 +108,175 @@ class Response:
         return [
             cookie.build(*a[:6], secure=secure if a[6] is None else a[6]) for a in self.cookies
         ]
+
+    def header_lines(self):
+        # The extra headers as "Name: value\r\n" bytes; ValueError for a name or value that
+        # would split the head.
+        out = []
+        if self._h:
+            for k, v in self._h.items():
+                line = "%s: %s\r\n" % (k, v)
+                if line.count("\r") != 1 or line.count("\n") != 1 or k.find(":") >= 0:
+                    raise ValueError("bad response header %r" % k)
+                out.append(line.encode())
+        return out
+
+
+# -- the wire format ---------------------------------------------------------------------------
+def put(out, p, b):
+    # b into out at p; the offset after it.
+    n = p + len(b)
+    out[p:n] = b
+    return n
+
+
+def digits(out, p, v):
+    # Decimal v into out at p without making a str.
+    if v == 0:
+        out[p] = 48
+        return p + 1
+    n = 0
+    t = v
+    while t:
+        t //= 10
+        n += 1
+    e = p + n
+    while v:
+        e -= 1
+        out[e] = 48 + v % 10
+        v //= 10
+    return p + n
+
+
+def conn_mode(keep, minor):
+    # Index into _CONN: 1 close, 2 keep-alive (HTTP/1.0 asked for it), 0 nothing to say.
+    return 1 if not keep else (2 if minor == 0 else 0)
+
+
+def status_line(out, status):
+    # "HTTP/1.1 200 OK\r\n" into out from 0; the offset after it.
+    r = REASONS.get(status, b"")
+    p = digits(out, 9, status)
+    out[0:9] = b"HTTP/1.1 "
+    out[p] = 32
+    p = put(out, p + 1, r)
+    return put(out, p, b"\r\n")
+
+
+def head(out, status, ctline, n, conn):
+    # Status line, Content-Type (ctline: a whole line, or None), Content-Length (n < 0: none)
+    # and Connection (conn_mode()) into out from 0; the offset after them. Extra headers and
+    # the blank line come next. (Few locals, shallow expressions: a frame this small stays on
+    # the C stack on MicroPython, so the call allocates nothing.)
+    p = status_line(out, status)
+    if ctline:
+        p = put(out, p, ctline)
+    if n >= 0:
+        p = put(out, p, b"Content-Length: ")
+        p = digits(out, p, n)
+        p = put(out, p, b"\r\n")
+    return put(out, p, _CONN[conn])
+
+
+def send(writer, out, p, body, mv):
+    # Head out[:p] (ending with the blank line) and body: one write when the body fits the
+    # buffer. mv: a memoryview of out, or None for a temporary buffer.
+    if body and p + len(body) <= len(out):
+        p = put(out, p, body)
+        body = None
+    writer.write(mv[:p] if mv is not None else out[:p])
+    if body:
+        writer.write(body)
+
+
+def set_cookie_lines(out, p, values):
+    for v in values:
+        p = put(out, p, b"Set-Cookie: ")
+        p = put(out, p, v.encode())
+        p = put(out, p, b"\r\n")
+    return p
+
+
+class Wire:
+    # The server's answer writer: one shared scratch buffer (heads and small bodies) and the
+    # Content-Type lines made so far.
+    def __init__(self, size, secure):
+        self.out = bytearray(size if size > 256 else 256)
+        self.mv = memoryview(self.out)
+        self.secure = secure
+        self._ctypes = {HTML: HTML_LINE}
+
+    def ctype(self, ct):
+        line = self._ctypes.get(ct)
+        if line is None:
+            if "\r" in ct or "\n" in ct:
+                raise ValueError("bad content type")
+            line = b"Content-Type: " + ct.encode() + b"\r\n"
+            if len(self._ctypes) < 8:
+                self._ctypes[ct] = line
+        return line
+
+    def answer(self, writer, req, status, r, keep, extra=None):
+        # Write one answer. r: the handler's answer (Response, str, bytes, dict, list or None),
+        # or None for the server's own status answers; extra: more header lines (bytes).
+        # TypeError for anything else a handler returned, ValueError for a bad header.
+        ct = TEXT
+        resp = None
+        if r is None:
+            if status == 200:
+                status = 204
+                ct = None
+                body = b""
+            else:
+                body = REASONS.get(status, b"Error") + b"\n"
+        elif isinstance(r, _BYTES):
+            body = r
+            ct = HTML
+        elif isinstance(r, _STR):
+            body = r.encode()
+            ct = HTML
+        elif isinstance(r, Response):
+            resp = r
+            status = r.status
+            ct = r.content_type
+            body = r.body
+            if isinstance(body, _STR):
+                body = body.encode()
+        elif isinstance(r, _JSONABLE):
+            body = json.dumps(r).encode()
+            ct = JSON
+        else:
+            raise TypeError("a handler returns a Response, str, bytes, dict, list or None")
+        bare = status < 200 or status == 204 or status == 304
+        lines = None
+        cookies = req.cookies_out
+        if resp is not None:
+            lines = resp.header_lines()
+            if resp.cookies:
+                c = resp.cookie_values(self.secure)
+                cookies = c if cookies is None else c + cookies
+        need = 160 + (len(ct) if ct else 0) + (len(extra) if extra else 0)
+        for line in lines or ():
+            need += len(line)
+        for v in cookies or ():
+            need += len(v) + 14
+        out = self.out
+        mv = self.mv
+        if need > len(out):
+            out = bytearray(need)
+            mv = None
+        p = head(
+            out,
+            status,
+            None if bare or not ct else self.ctype(ct),
+            -1 if bare else len(body),
+            conn_mode(keep, req.minor),
+        )
+        if extra:
+            p = put(out, p, extra)
+        for line in lines or ():
+            p = put(out, p, line)
+        if cookies:
+            p = set_cookie_lines(out, p, cookies)
+        p = put(out, p, b"\r\n")
+        send(writer, out, p, b"" if bare or req.method == "HEAD" else body, mv)

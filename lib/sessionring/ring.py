@@ -101,6 +101,20 @@ class SessionRing:
             self._ms = ms
         return self._sec
 
+    def tick(self):
+        # The server's housekeeping tick (binding.py's store interface): keeps the clock
+        # stepping across the ticks wrap.
+        self.now()
+
+    # -- the rest of the store interface (binding.py) ------------------------------------------
+    def view(self):
+        # A reusable view for get(tok, into=view): the server keeps one per connection.
+        return Session(self)
+
+    def pending(self, view):
+        # A token to re-send: never, the session lives here and its token does not change.
+        return None
+
     # -- sizes -----------------------------------------------------------------------------------
     @property
     def capacity(self):

@@ -1,0 +1,134 @@
+# What every page of the admin app shares: answers (HTML pages, redirects, JSON, problems),
+# the guards (an admin session, a form post from this device), the one login path used by the
+# form and by the API, and the status messages. app.py, api.py and settings_page.py import this
+# module; it imports none of them. `a` is the app (app.Admin): its security headers, device
+# name, scheme, store, throttle and account.
+from sessionring import auth
+from sessionring.http import Response
+from sessionring.ring import ROLE_ADMIN, RingFull
+
+from . import pages
+from .account import USER
+from .pages import Out
+
+# ?m=... on a page -> the message it shows
+MESSAGES = {
+    "revoked": "Session revoked.",
+    "gone": "That session had already ended.",
+    "saved": "Settings saved.",
+    "password": "Password changed. Every other session has been logged out.",
+}
+
+
+# -- answers -----------------------------------------------------------------------------------
+def html(a, o, status=200):
+    # A rendered page (o: pages.Out) with the app's security headers.
+    resp = Response(o.buf, status)
+    resp.headers.update(a.headers)
+    return resp
+
+
+def redirect(where):
+    resp = Response.redirect(where)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def json(obj, status=200):
+    resp = Response.json(obj, status)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def json_error(status, text):
+    return json({"error": text}, status)
+
+
+def problem(a, status, title, text):
+    o = Out()
+    pages.problem(o, a.name, title, text)
+    return html(a, o, status)
+
+
+def forbidden(a):
+    return problem(
+        a,
+        403,
+        "Forbidden",
+        "This form was out of date or sent from another site. Reload the page and try again.",
+    )
+
+
+# -- guards ------------------------------------------------------------------------------------
+def admin(req):
+    # The request's admin session (cookie or Bearer), or None.
+    s = req.session
+    if s is None or not s.valid or s.role != ROLE_ADMIN:
+        return None
+    return s
+
+
+def same_origin(a, req):
+    return auth.same_origin(req.headers, req.headers.get("host"), a.scheme)
+
+
+def post_guard(a, req, s):
+    # None when a logged-in form post may go on (s: the request's admin session), else the
+    # answer: to the login page when not logged in, 403 for a bad CSRF token or Origin.
+    if s is None:
+        return redirect("/login")
+    if not same_origin(a, req) or not auth.csrf_equal(req.form.get("csrf"), s.get("c")):
+        return forbidden(a)
+    return None
+
+
+# -- logging in --------------------------------------------------------------------------------
+LOGGED_IN = 200
+WRONG = 401  # wrong user name or password (one answer for every failure)
+THROTTLED = 429  # too many failures: wait the seconds returned
+FULL = 503  # every session slot holds a live session: nobody is logged out for a new one
+
+
+def password_ok(a, user, password):
+    # (True, 0) for the right password, (False, 0) for a wrong one, (False, s) while the
+    # throttle makes failed logins wait s seconds (checked before any hashing).
+    wait = a.throttle.wait(USER)
+    if wait:
+        return False, wait
+    ok = a.account.check(user, password)
+    if ok:
+        a.throttle.succeeded(USER)
+    else:
+        a.throttle.failed(USER)
+    return ok, 0
+
+
+def log_in(a, req, user, password, cookie):
+    # The one login path: (LOGGED_IN, session), (WRONG, None), (THROTTLED, seconds) or
+    # (FULL, None). cookie True: the session is bound to the request and its cookie set (the
+    # request's own session, if any, is replaced); False: a new session whose token the caller
+    # hands out (the API). A login takes a slot only when one is free or it replaces the
+    # request's own session: a full ring of logged-in sessions is never evicted by a login.
+    ok, wait = password_ok(a, user, password)
+    if wait:
+        return THROTTLED, wait
+    if not ok:
+        return WRONG, None
+    st = a.ring
+    own = req.session is not None and req.session.valid and cookie
+    if len(st) >= st.capacity and not own:
+        return FULL, None
+    try:
+        s = req.start_session(USER, ROLE_ADMIN) if cookie else st.create(USER, ROLE_ADMIN)
+    except RingFull:
+        return FULL, None
+    s["c"] = auth.new_csrf()  # the synchronizer CSRF token of this session's forms
+    s["a"] = req.client_addr
+    return LOGGED_IN, s
+
+
+def full_text(a):
+    return (
+        "All %d session slots are in use. Log out on another device, or wait for a session"
+        " to time out, then try again." % a.ring.capacity
+    )

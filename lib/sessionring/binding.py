@@ -1,0 +1,125 @@
+# Session binding: which session a request belongs to, and every change the server makes to it.
+#
+# The server has one Binding. For each request it finds the token (the session cookie, else
+# "Authorization: Bearer <token>", else the app's opt-in query/form parameter), binds the
+# connection's reusable view to it, and, for the handler, starts, rotates and ends sessions.
+# When a request fails (the handler raised, or the answer could not be written) undo() drops
+# the cookies the request queued and revokes a session whose new token never reached the
+# client. Everything here talks to the session store through this interface only:
+#
+#   store.view()              a new reusable view (one per connection)
+#   store.get(token, into)    the live session named by token (str or bytes) bound to `into`,
+#                             or None; never raises for a bad token
+#   store.touch(view)         the session was used now (idle timeout counts from here)
+#   store.create(user, role)  a new session with a new token (RingFull when there is no room)
+#   store.rotate(view)        a new token for the same session
+#   store.revoke(x)           end the session of a view or token; False if it had ended
+#   store.pending(view)       the token to (re)send to the client now, or None (a store that
+#                             keeps the session in the cookie re-seals it after a change)
+#   store.tick()              upkeep, a few times a second (the server's watchdog)
+#
+# SessionRing (ring.py) keeps sessions in RAM slots; a store that seals them into the cookie
+# plugs in the same way. A request's binding state is two fields of the Request, owned by this
+# module: req.cookies_out (Set-Cookie values to send) and req.issued (the session whose new
+# token this request is to deliver).
+from . import cookie
+
+
+class Binding:
+    def __init__(self, store, cookie_name, secure, bearer, token_param):
+        self.store = store
+        self.secure = secure
+        self.bearer = bearer  # accept "Authorization: Bearer <token>"
+        self.token_param = token_param  # query/form parameter that may carry the token
+        # the __Host- prefix over TLS: no other host or path can plant or shadow the cookie
+        self.cookie_name = cookie.name_for(cookie_name, secure)
+        self.cname = self.cookie_name.encode()  # to find it in the request buffer
+
+    def find(self, req):
+        # The session named by the cookie, else by the Bearer header, else by the token
+        # parameter: the first that names a live session wins and is touched (used now).
+        # None when not logged in. (Few locals: the frame stays off the heap on MicroPython.)
+        s = self._bind(req, req.cookie_value(self.cname, self.cookie_name))
+        if s is None and self.bearer:
+            s = self._bind(req, req.bearer())
+        if s is None and self.token_param:
+            s = self._bind(req, req.query.get(self.token_param))
+            if s is None and req.method == "POST":
+                s = self._bind(req, req.form.get(self.token_param))
+        req.session = s
+        return s
+
+    def _bind(self, req, tok):
+        # The connection's view bound to tok's session (allocates nothing for the ring), or None.
+        if not tok:
+            return None
+        st = self.store
+        s = st.get(tok, req.view)
+        if s is not None:
+            st.touch(s)
+            if type(tok) is not str:
+                s.token = tok.decode()  # handlers see the token as text, as ever
+        return s
+
+    def _deliver(self, req, s):
+        req.issued = s
+        self._queue(req, cookie.build(self.cookie_name, s.token, secure=self.secure))
+
+    def _queue(self, req, value):
+        if req.cookies_out is None:
+            req.cookies_out = []
+        req.cookies_out.append(value)
+
+    def start(self, req, user, role):
+        # A new session (new token: no fixation) for user; the one the request came with, if
+        # any, is revoked first. Sets the cookie. Raises RingFull (503 if not caught).
+        if self.store is None:
+            raise ValueError("the server has no session store")
+        if req.session is not None:
+            self.store.revoke(req.session)
+            req.session = None
+        s = self.store.create(user, role)
+        req.session = s
+        self._deliver(req, s)
+        return s
+
+    def end(self, req):
+        # Revoke the current session (if any) and clear the cookie.
+        req.issued = None
+        if req.session is not None:
+            self.store.revoke(req.session)
+            req.session = None
+        self._queue(req, cookie.clear(self.cookie_name, secure=self.secure))
+
+    def rotate(self, req):
+        # A new token for the current session (same user, role and data); re-sets the cookie.
+        if req.session is None:
+            from .ring import SessionEnded
+
+            raise SessionEnded("no session to rotate")
+        s = self.store.rotate(req.session)
+        self._deliver(req, s)
+        return s
+
+    def finish(self, req):
+        # The handler is done: a session the store must re-send (sealed in the cookie, say)
+        # gets its cookie now, unless the handler already set one.
+        s = req.session
+        if s is not None and req.issued is None and self.store is not None:
+            tok = self.store.pending(s)
+            if tok is not None:  # (the old cookie stays good: nothing to revoke on failure)
+                self._queue(req, cookie.build(self.cookie_name, tok, secure=self.secure))
+
+    def undo(self, req):
+        # The request failed: the cookies it queued are dropped (a failed request sets nothing
+        # in the browser), and a session it started or rotated is revoked: a token that was
+        # never delivered must not stay live. Allocates nothing.
+        req.cookies_out = None
+        if req.issued is not None:
+            self.store.revoke(req.issued)  # False, and nothing done, if it has already ended
+            req.issued = None
+
+    @staticmethod
+    def delivered(req):
+        # The answer with its token has been sent: a later failure must not revoke it.
+        req.issued = None

@@ -1,0 +1,293 @@
+# The connection pool: max_conns preallocated slots (conn.Slot), who gets one, the watchdog
+# that enforces the timeouts, and the accept loop. A connection that finds every slot busy
+# waits a while for one, then gets a 503; nothing that happens to one connection reaches the
+# accept loop, and a slot and its socket are always given back.
+import asyncio
+import gc
+
+from . import conn
+from .conn import BUSY, CLOSING, EVICTED, IDLE, READ, TIMEOUT, WRITE
+from .response import E503
+
+
+def _readable(s):
+    # MicroPython: wait until the listening socket can accept (its asyncio's own I/O queue).
+    yield asyncio.core._io_queue.queue_read(s)
+
+
+def _client_key(a):
+    # A client's address without its port: the host of a (host, port) tuple, or the raw
+    # sockaddr (MicroPython unix port) without its two port bytes. None when unknown.
+    if isinstance(a, tuple):
+        return a[0]
+    if isinstance(a, (bytes, bytearray)) and len(a) > 4:
+        return bytes(a[:2]) + bytes(a[4:])
+    return None
+
+
+class Pool:
+    def __init__(self, srv, limits, binding, wire):
+        self.srv = srv
+        self.bind = binding
+        self.wire = wire
+        self.clock = srv.clock
+        self.waiting = 0  # connections waiting for a slot
+        self._drop = bytearray(64)  # input read and dropped before an out-of-memory refusal
+        self._nid = 0
+        size = srv.buf_size if srv.buf_size > srv.max_head else srv.max_head
+        st = binding.store
+        self.slots = [
+            conn.Slot(size, limits, binding, None if st is None else st.view())
+            for _ in range(srv.max_conns)
+        ]
+
+    def states(self):
+        # How many open connections are idle, reading, busy and writing.
+        n = [0, 0, 0, 0, 0]
+        for c in self.slots:
+            if c.owner:
+                n[c.state] += 1
+        return n[IDLE], n[READ], n[BUSY], n[WRITE]
+
+    # -- running -----------------------------------------------------------------------------
+    async def run(self, ls, stop):
+        # Accept until stop is set.
+        watch = asyncio.create_task(self._watch())
+        acc = None
+        srv = None
+        try:
+            if getattr(getattr(asyncio, "core", None), "_io_queue", None) is not None:
+                acc = asyncio.create_task(self._accept(ls))  # MicroPython
+            else:
+                srv = await asyncio.start_server(self._peer, sock=ls, backlog=self.srv.backlog)
+            await stop.wait()
+        finally:
+            watch.cancel()
+            if acc is not None:
+                acc.cancel()
+            if srv is not None:
+                srv.close()
+
+    async def shut(self):
+        # Cancel every open connection and give them a moment to end.
+        for c in self.slots:
+            if c.owner and c.why == 0:
+                c.why = CLOSING
+                c.task.cancel()
+        for _ in range(100):
+            if not any(c.owner for c in self.slots):
+                break
+            await asyncio.sleep(0)
+
+    async def _accept(self, ls):
+        # MicroPython's accept loop: survives a failed accept and running out of memory.
+        while True:
+            try:
+                await _readable(ls)
+                s, addr = ls.accept()
+            except OSError:
+                continue
+            except MemoryError:
+                gc.collect()
+                await asyncio.sleep_ms(10)  # let the connections finish and free memory
+                continue
+            except Exception:  # noqa: BLE001 - nothing may end the accept loop
+                await asyncio.sleep_ms(10)
+                continue
+            try:
+                s.setblocking(False)
+                try:
+                    s.setsockopt(6, 1, 1)  # IPPROTO_TCP, TCP_NODELAY
+                except OSError:
+                    pass
+                st = asyncio.StreamReader(s)  # one MicroPython Stream reads and writes
+                asyncio.create_task(self.connection(st, st, addr))
+            except MemoryError:
+                self._refuse_now(s)  # no memory for a task: a 503 straight from here
+                gc.collect()
+            except Exception:  # noqa: BLE001 - the accept loop outlives any one connection
+                s.close()
+
+    def _refuse_now(self, s):
+        # 503 and close on a non-blocking socket, allocating nothing: what the client already
+        # sent is read and dropped first (closing with unread input resets the connection,
+        # and the client could lose the answer).
+        try:
+            for _ in range(4):
+                if not s.readinto(self._drop):
+                    break
+        except Exception:  # noqa: BLE001
+            pass
+        try:
+            s.write(E503)
+        except Exception:  # noqa: BLE001
+            pass
+        s.close()
+        self.srv.refused += 1
+
+    def _peer(self, reader, writer):
+        # CPython's start_server callback.
+        return self.connection(reader, writer, writer.get_extra_info("peername"))
+
+    # -- timeouts ----------------------------------------------------------------------------
+    def watch_ms(self):
+        # How often the watchdog looks: a few times per timeout, at most once a second.
+        s = self.srv
+        t = min(s.request_timeout_ms, s.write_timeout_ms, s.keepalive_ms)
+        return min(1000, max(10, t // 4))
+
+    async def _watch(self):
+        t = self.watch_ms()
+        while True:
+            await asyncio.sleep_ms(t)
+            try:
+                self.check_timeouts()
+            except Exception:  # noqa: BLE001 - the watchdog must outlive anything
+                pass
+
+    def check_timeouts(self):
+        # Cancel connections past their deadline; returns how many.
+        s = self.srv
+        ck = self.clock
+        now = ck.ticks_ms()
+        n = 0
+        for c in self.slots:
+            st = c.state
+            if st == IDLE:
+                lim = s.keepalive_ms
+            elif st == READ:
+                lim = s.request_timeout_ms
+            elif st == WRITE:
+                lim = s.write_timeout_ms
+            else:
+                continue
+            if c.why == 0 and ck.ticks_diff(now, c.since) >= lim:
+                c.why = TIMEOUT
+                c.task.cancel()
+                s.timeouts += 1
+                n += 1
+        if self.bind.store is not None:
+            self.bind.store.tick()  # e.g. keeps the ring's clock stepping across the ticks wrap
+        return n
+
+    # -- who gets a slot -----------------------------------------------------------------------
+    def take(self, key=None):
+        # A free slot, else the slot of the longest-idle connection, which is closed for it: a
+        # keep-alive connection between requests, or one that has sent nothing for
+        # fresh_idle_ms (so a burst of new connections does not close each other before they
+        # are read). None when every connection is busy. A client (key) holding max_per_client
+        # connections may only take the slot of its own longest-idle one: one device on the
+        # network cannot fill every slot and keep the others out.
+        srv = self.srv
+        lim = srv.max_per_client if key is not None else 0
+        fresh = srv.fresh_idle_ms
+        free = None
+        old = None
+        own = None
+        mine = 0
+        ck = self.clock
+        now = ck.ticks_ms()
+        for c in self.slots:
+            if c.owner == 0:
+                if not lim:
+                    return c
+                if free is None:
+                    free = c
+                continue
+            idle = c.state == IDLE and c.why == 0
+            if idle and not c.served and ck.ticks_diff(now, c.since) < fresh:
+                idle = False
+            if idle and (old is None or ck.ticks_diff(c.since, old.since) < 0):
+                old = c
+            if lim and c.key == key:
+                mine += 1
+                if idle and (own is None or ck.ticks_diff(c.since, own.since) < 0):
+                    own = c
+        if lim and mine >= lim:
+            old = own
+        elif free is not None:
+            return free
+        if old is not None:
+            old.why = EVICTED
+            old.task.cancel()
+            srv.evicted += 1
+        return old
+
+    async def _wait_for_slot(self, key):
+        # Every slot is busy: wait for one (polling; the overload path). Long enough for the
+        # watchdog to have cut any client that was too slow when we came. None on giving up.
+        srv = self.srv
+        c = None
+        if srv.closing or self.waiting >= srv.backlog:
+            return None
+        self.waiting += 1
+        try:
+            for _ in range((srv.request_timeout_ms + 2 * self.watch_ms()) // 20):
+                await asyncio.sleep_ms(20)
+                c = None if srv.closing else self.take(key)
+                if c is not None:
+                    break
+        finally:
+            self.waiting -= 1
+        return c
+
+    # -- one connection, start to end --------------------------------------------------------
+    async def connection(self, reader, writer, addr):
+        # Nothing that goes wrong here reaches the accept loop, and the slot and the socket are
+        # always given back.
+        srv = self.srv
+        c = None
+        me = 0
+        try:
+            key = _client_key(addr) if srv.max_per_client else None
+            c = None if srv.closing else self.take(key)
+            if c is None:
+                c = await self._wait_for_slot(key)
+            if c is None:
+                srv.refused += 1
+                writer.write(E503)
+                await writer.drain()
+                await conn.linger(reader, memoryview(bytearray(128)), srv.linger_ms)
+                return
+            self._nid = self._nid + 1 & 0x3FFFFFFF or 1
+            me = self._nid
+            c.owner = me
+            c.why = 0
+            c.served = 0
+            c.state = IDLE
+            c.since = self.clock.ticks_ms()
+            c.task = asyncio.current_task()
+            c.key = key
+            c.req.client_raw = addr
+            await conn.serve(self, c, reader, writer)
+        except asyncio.CancelledError:
+            if c is not None and c.owner == me and c.why == TIMEOUT and c.state == READ:
+                try:
+                    self.wire.answer(writer, c.req, 408, None, False)
+                    await writer.drain()
+                    await conn.linger(reader, c.mv, srv.linger_ms)
+                except Exception:  # noqa: BLE001
+                    pass
+        except MemoryError:
+            if c is not None and c.owner == me:
+                self.bind.undo(c.req)  # e.g. out of memory while writing the answer
+            gc.collect()
+            try:
+                writer.write(E503)
+            except Exception:  # noqa: BLE001
+                pass
+        except Exception:  # noqa: BLE001 - a reset or broken connection ends only itself
+            pass
+        finally:
+            if c is not None and c.owner == me:
+                c.owner = 0
+                c.state = conn.FREE
+                c.task = None
+                c.key = None
+                c.req.reset()
+            try:
+                writer.close()
+                if getattr(writer, "transport", None) is None:
+                    await writer.wait_closed()  # MicroPython: this closes the socket
+            except Exception:  # noqa: BLE001
+                pass
