@@ -63,7 +63,10 @@ class Binding:
 
     def _deliver(self, req, s):
         req.issued = s
-        self._queue(req, cookie.build(self.cookie_name, s.token, secure=self.secure))
+        self._send(req, s.token)
+
+    def _send(self, req, tok):
+        self._queue(req, cookie.build(self.cookie_name, tok, secure=self.secure))
 
     def _queue(self, req, value):
         if req.cookies_out is None:
@@ -103,12 +106,13 @@ class Binding:
 
     def finish(self, req):
         # The handler is done: a session the store must re-send (sealed in the cookie, say)
-        # gets its cookie now, unless the handler already set one.
+        # gets its cookie now, unless the handler already set one. Runs on every logged-in
+        # request: shallow expressions only, so its frame stays off the heap on MicroPython.
         s = req.session
-        if s is not None and req.issued is None and self.store is not None:
+        if s is not None and req.issued is None:
             tok = self.store.pending(s)
             if tok is not None:  # (the old cookie stays good: nothing to revoke on failure)
-                self._queue(req, cookie.build(self.cookie_name, tok, secure=self.secure))
+                self._send(req, tok)
 
     def undo(self, req):
         # The request failed: the cookies it queued are dropped (a failed request sets nothing
