@@ -80,8 +80,9 @@ def b64u_encode(b):
 
 def b64u_decode(s):
     # Bytes of canonical base64url text with padding, else None. MicroPython's a2b_base64
-    # skips characters outside the alphabet, so every character is checked first and the
-    # result must encode back to the same text (no stray bits in the last character).
+    # skips characters outside the alphabet, so the result must encode back to the same text
+    # (that also refuses stray bits in the last character); the character scan before it
+    # only refuses junk sooner.
     if isinstance(s, str):
         s = s.encode()
     n = len(s)
