@@ -399,6 +399,21 @@ def test_generation_bump_kills_old_cookies_across_restarts():
     assert _store(gen_file=gf).get(ta) is None
     # a store without the file (another device) does not know: say so in the docs
     assert _store().get(b.token) is not None
+    with open(gf, "w") as f:
+        f.write("[1, 2")
+    assert "damaged" in str(raises(ValueError, SealedStore, [K1], None, 900, 43200, "s", gf))
+
+
+def test_no_reseal_past_the_absolute_timeout():
+    w = FakeWall()
+    st = _store(w, idle_s=100, absolute_s=150)
+    s = st.create("u")
+    w.advance(149)
+    s["k"] = 1
+    assert st.pending(s) is not None
+    w.advance(1)
+    s["k"] = 2
+    assert st.pending(s) is None and st.get(s.token) is None
 
 
 def test_logout_then_replay_refused():

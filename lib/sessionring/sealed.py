@@ -328,7 +328,12 @@ class SealedStore:
         if gen_file:
             raw = flashfile.read(gen_file)
             if raw is not None:
-                self._gens = json.loads(raw)
+                try:
+                    self._gens = json.loads(raw)
+                except ValueError:
+                    self._gens = None
+                if not isinstance(self._gens, dict):
+                    raise ValueError("generation file %s is damaged" % gen_file)
         self._n = deny_slots
         self._deny = bytearray(deny_slots * _SID)
         self._deny_exp = [0] * deny_slots  # Unix time the entry may go (0: free)
@@ -535,7 +540,10 @@ class SealedStore:
         if not isinstance(view, SealedSession) or not view.valid or not view._state:
             return None
         if view._state & (_DIRTY | _STALE):
-            self._seal_view(view, self.unix())
+            now = self.unix()
+            if view._exp and now >= view._exp:
+                return None  # past its absolute timeout: never sealed again
+            self._seal_view(view, now)
             self.resealed += 1
         view._state = 0
         return view.token
