@@ -15,7 +15,7 @@ from harness import ROOT, interpreter_command
 
 sys.path[:0] = [str(ROOT / "lib"), str(ROOT / "lib" / "hostshim")]
 
-from sessionring import sealed  # noqa: E402
+from sessionring import fernet  # noqa: E402
 from sessionring.sealed import SealedStore  # noqa: E402
 
 T0 = 1800000000
@@ -34,7 +34,7 @@ class Wall:
 
 def _pair():
     text = Fernet.generate_key()
-    return text, Fernet(text), sealed._key(text.decode())
+    return text, Fernet(text), fernet.key(text.decode())
 
 
 @given(st.binary(max_size=600), st.integers(T0 - 10**6, T0 + 10**6))
@@ -42,16 +42,16 @@ def _pair():
 def test_we_open_what_fernet_seals(data, ts):
     text, f, key = _pair()
     tok = f.encrypt_at_time(data, ts)
-    got = sealed.unseal([key], tok.decode(), ts + 5, 60)
+    got = fernet.unseal([key], tok.decode(), ts + 5, 60)
     assert got == (data, 0, ts)
-    assert sealed.unseal([key], tok, ts + 5, 60)[0] == data  # bytes too
+    assert fernet.unseal([key], tok, ts + 5, 60)[0] == data  # bytes too
 
 
 @given(st.binary(max_size=600), st.integers(T0 - 10**6, T0 + 10**6))
 @settings(max_examples=60, deadline=None)
 def test_fernet_opens_what_we_seal(data, ts):
     text, f, key = _pair()
-    tok = sealed.seal(key, data, ts)
+    tok = fernet.seal(key, data, ts)
     assert f.decrypt_at_time(tok.encode(), 60, ts + 5) == data
     assert f.extract_timestamp(tok.encode()) == ts
 
@@ -72,7 +72,7 @@ def test_timestamp_rules_match_fernet(delta, ttl):
         theirs = True
     except InvalidToken:
         theirs = False
-    assert (sealed.unseal([key], tok, T0 + delta, ttl) is not None) == theirs
+    assert (fernet.unseal([key], tok, T0 + delta, ttl) is not None) == theirs
 
 
 def test_store_cookie_is_a_fernet_token_of_the_documented_plaintext():
@@ -113,8 +113,8 @@ def test_multifernet_rotation_and_our_key_ring_agree():
 
 def test_key_text_is_fernet_key_format():
     text = Fernet.generate_key()
-    assert sealed._key(text) == base64.urlsafe_b64decode(text)
-    assert sealed.b64u_encode(sealed._key(text.decode())).encode() == text
+    assert fernet.key(text) == base64.urlsafe_b64decode(text)
+    assert fernet.b64u_encode(fernet.key(text.decode())).encode() == text
 
 
 def test_micropython_seals_and_opens_fernet_tokens(tmp_path):
@@ -123,10 +123,10 @@ def test_micropython_seals_and_opens_fernet_tokens(tmp_path):
     theirs = f.encrypt_at_time(b"from cryptography", T0).decode()
     script = tmp_path / "mp_fernet.py"
     script.write_text(
-        "from sessionring import sealed\n"
-        "k = sealed._key(%r)\n"
-        "print(sealed.seal(k, b'from micropython', %d))\n"
-        "print(sealed.unseal([k], %r, %d, 60)[0].decode())\n" % (text.decode(), T0, theirs, T0)
+        "from sessionring import fernet\n"
+        "k = fernet.key(%r)\n"
+        "print(fernet.seal(k, b'from micropython', %d))\n"
+        "print(fernet.unseal([k], %r, %d, 60)[0].decode())\n" % (text.decode(), T0, theirs, T0)
     )
     argv, env = interpreter_command("micropython", script)
     out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)

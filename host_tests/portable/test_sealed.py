@@ -8,7 +8,7 @@ import sys
 from _fw import scratch
 
 from _support import raises
-from sessionring import sealed
+from sessionring import fernet, sealed
 from sessionring.ring import (
     ROLE_ADMIN,
     ROLE_USER,
@@ -75,12 +75,12 @@ def _vectors(name):
 
 
 def _flip_every_bit(tok):
-    raw = sealed.b64u_decode(tok)
+    raw = fernet.b64u_decode(tok)
     for i in range(len(raw)):
         for bit in range(8):
             b = bytearray(raw)
             b[i] ^= 1 << bit
-            yield sealed.b64u_encode(b)
+            yield fernet.b64u_encode(b)
 
 
 # -- Fernet, by the published vectors ---------------------------------------------------------
@@ -88,8 +88,8 @@ def test_fernet_generate_vectors():
     vs = _vectors("generate")
     assert vs
     for v in vs:
-        key = sealed._key(v["secret"])
-        tok = sealed.seal(key, v["src"].encode(), _iso_unix(v["now"]), bytes(v["iv"]))
+        key = fernet.key(v["secret"])
+        tok = fernet.seal(key, v["src"].encode(), _iso_unix(v["now"]), bytes(v["iv"]))
         assert tok == v["token"], v
 
 
@@ -97,8 +97,8 @@ def test_fernet_verify_vectors():
     vs = _vectors("verify")
     assert vs
     for v in vs:
-        key = sealed._key(v["secret"])
-        got = sealed.unseal([key], v["token"], _iso_unix(v["now"]), v["ttl_sec"])
+        key = fernet.key(v["secret"])
+        got = fernet.unseal([key], v["token"], _iso_unix(v["now"]), v["ttl_sec"])
         assert got is not None and got[0] == v["src"].encode(), v
         assert got[1] == 0
 
@@ -107,18 +107,18 @@ def test_fernet_invalid_vectors():
     vs = _vectors("invalid")
     assert len(vs) >= 8
     for v in vs:
-        key = sealed._key(v["secret"])
-        assert sealed.unseal([key], v["token"], _iso_unix(v["now"]), v["ttl_sec"]) is None, v
+        key = fernet.key(v["secret"])
+        assert fernet.unseal([key], v["token"], _iso_unix(v["now"]), v["ttl_sec"]) is None, v
         # the same token one second later or earlier is no better
-        assert sealed.unseal([key], v["token"], _iso_unix(v["now"]) + 1, v["ttl_sec"]) is None
+        assert fernet.unseal([key], v["token"], _iso_unix(v["now"]) + 1, v["ttl_sec"]) is None
 
 
 def test_base64url_canonical_only():
     raw = bytes(range(40))
-    t = sealed.b64u_encode(raw)
-    assert sealed.b64u_decode(t) == raw
-    assert sealed.b64u_decode(t.encode()) == raw
-    assert "+" not in sealed.b64u_encode(b"\xfb\xff") and "/" not in sealed.b64u_encode(b"\xff")
+    t = fernet.b64u_encode(raw)
+    assert fernet.b64u_decode(t) == raw
+    assert fernet.b64u_decode(t.encode()) == raw
+    assert "+" not in fernet.b64u_encode(b"\xfb\xff") and "/" not in fernet.b64u_encode(b"\xff")
     for bad in (
         t[:-1],  # length not a multiple of 4
         t[:10] + " " + t[10:-1],  # a space (a2b_base64 on MicroPython would skip it)
@@ -135,7 +135,7 @@ def test_base64url_canonical_only():
         "",
         "\u00e9\u00e9\u00e9\u00e9",
     ):
-        assert sealed.b64u_decode(bad) is None, bad
+        assert fernet.b64u_decode(bad) is None, bad
 
 
 # -- the store --------------------------------------------------------------------------------
@@ -222,7 +222,7 @@ def test_every_flipped_bit_refused():
     for bad in _flip_every_bit(tok):
         assert st.get(bad) is None, bad
         n += 1
-    assert n == len(sealed.b64u_decode(tok)) * 8
+    assert n == len(fernet.b64u_decode(tok)) * 8
     assert st.get(tok) is not None  # and the original still opens
 
 
@@ -247,7 +247,7 @@ def test_truncated_junk_reordered_refused():
         c = "A" if tok[i] != "A" else "B"
         assert st.get(tok[:i] + c + tok[i + 1 :]) is None
     # non-canonical: the same bytes spelled with stray bits in the last character
-    raw = sealed.b64u_decode(tok)
+    raw = fernet.b64u_decode(tok)
     assert len(raw) % 3  # its last character has unused bits
     alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
     last = len(tok.rstrip("=")) - 1
@@ -256,13 +256,13 @@ def test_truncated_junk_reordered_refused():
     # cipher blocks swapped, IV swapped with a block, two tokens spliced
     b = bytearray(raw)
     b[25:41], b[41:57] = raw[41:57], raw[25:41]
-    assert st.get(sealed.b64u_encode(b)) is None
+    assert st.get(fernet.b64u_encode(b)) is None
     b = bytearray(raw)
     b[9:25], b[25:41] = raw[25:41], raw[9:25]
-    assert st.get(sealed.b64u_encode(b)) is None
-    other = sealed.b64u_decode(st.create("eve").token)
-    assert st.get(sealed.b64u_encode(raw[:41] + other[41:])) is None
-    assert st.get(sealed.b64u_encode(other[:-32] + raw[-32:])) is None
+    assert st.get(fernet.b64u_encode(b)) is None
+    other = fernet.b64u_decode(st.create("eve").token)
+    assert st.get(fernet.b64u_encode(raw[:41] + other[41:])) is None
+    assert st.get(fernet.b64u_encode(other[:-32] + raw[-32:])) is None
     for junk in (None, 0, 1.5, [], {}, b"", "", "gAAAAA", "=" * 200, "A" * 5000, object()):
         assert st.get(junk) is None
     assert st.misses > 0 and st.get(tok) is not None
@@ -305,7 +305,7 @@ def test_sliding_reseal_past_half_the_idle_timeout():
     assert st.touch(s)
     t2 = st.pending(s)
     assert t2 is not None and t2 != tok and st.pending(s) is None
-    assert sealed.unseal([K1], t2, T0 + 50)[2] == T0 + 50  # the new timestamp
+    assert fernet.unseal([K1], t2, T0 + 50)[2] == T0 + 50  # the new timestamp
     assert s.idle == 0
     w.advance(60)
     assert st.get(tok) is None and st.get(t2) is not None  # the old one ages out first
@@ -329,23 +329,23 @@ def test_retired_key_refused_kept_key_resealed_with_the_first():
     assert st.touch(s)
     t2 = st.pending(s)
     assert t2 is not None
-    assert sealed.unseal([K2], t2, T0) is not None  # sealed with the first key
-    assert sealed.unseal([K1], t2, T0) is None
+    assert fernet.unseal([K2], t2, T0) is not None  # sealed with the first key
+    assert fernet.unseal([K1], t2, T0) is None
     assert _store(keys=[K2]).get(t2).user == "admin"
     retired = _store(keys=[K3, K2])  # K1 retired
     assert retired.get(tok) is None
     assert retired.get(t2) is not None
     # new cookies are never sealed with an older key
-    assert sealed.unseal([K2], st.create("b").token, T0) is not None
+    assert fernet.unseal([K2], st.create("b").token, T0) is not None
     assert raises(ValueError, SealedStore, [K1, K2, K3, K1])
     assert raises(ValueError, SealedStore, [b"short"])
 
 
 def test_purposes_have_their_own_keys():
     m = os.urandom(32)
-    a = sealed.derive_key(m, "session")
-    b = sealed.derive_key(m, "csrf")
-    assert len(a) == 32 and a != b and sealed.derive_key(m, "session") == a
+    a = fernet.derive_key(m, "session")
+    b = fernet.derive_key(m, "csrf")
+    assert len(a) == 32 and a != b and fernet.derive_key(m, "session") == a
     tok = _store(keys=[b], purpose="csrf").create("u").token
     assert _store(keys=[a]).get(tok) is None
     # same key, another purpose inside: refused too
@@ -521,7 +521,7 @@ def test_compressed_cookie_opens_and_a_bomb_is_refused():
     z = _zlib_stored_then(body, ZEROS_1000)
     z.extend(_adler32(ok).to_bytes(4, "big"))
     assert sealed.inflate(z, 4096) == ok
-    tok = sealed.seal(K1, b"\x01\x01" + z, T0)
+    tok = fernet.seal(K1, b"\x01\x01" + z, T0)
     g = st.get(tok)
     assert g is not None and g["lang"] == "en" and g.user == "admin"
     # the same with 64 KB of zeros: inflated no further than the cap, refused
@@ -530,13 +530,13 @@ def test_compressed_cookie_opens_and_a_bomb_is_refused():
     assert len(zb) < 200
     assert len(sealed.inflate(zb, 1 << 17)) == len(body) + 65536  # really a bomb
     assert sealed.inflate(zb, 4096) is None
-    assert st.get(sealed.seal(K1, b"\x01\x01" + zb, T0)) is None
+    assert st.get(fernet.seal(K1, b"\x01\x01" + zb, T0)) is None
     # a stream asking for a 32 KB window is refused before inflating
     big_window = bytearray(z)
     big_window[0], big_window[1] = 0x78, 0x01
     assert sealed.inflate(big_window, 4096) is None
-    assert st.get(sealed.seal(K1, b"\x01\x01" + bytes(big_window), T0)) is None
-    assert st.get(sealed.seal(K1, b"\x01\x01" + bytes(z[:20]), T0)) is None  # cut short
+    assert st.get(fernet.seal(K1, b"\x01\x01" + bytes(big_window), T0)) is None
+    assert st.get(fernet.seal(K1, b"\x01\x01" + bytes(z[:20]), T0)) is None  # cut short
 
 
 def test_compression_only_when_it_shrinks():
@@ -552,8 +552,8 @@ def test_compression_only_when_it_shrinks():
     o = off.create("admin")
     o["note"] = note
     off_tok = off.pending(o)
-    assert sealed.unseal([K1], off_tok, T0)[0][1] == 0  # off: never compressed
-    flag = sealed.unseal([K1], tok, T0)[0][1]
+    assert fernet.unseal([K1], off_tok, T0)[0][1] == 0  # off: never compressed
+    flag = fernet.unseal([K1], tok, T0)[0][1]
     if st.compress:
         assert flag == 1 and len(tok) < len(off_tok) // 2
         assert st.get(tok)["note"] == note and off.get(tok)["note"] == note
@@ -563,7 +563,7 @@ def test_compression_only_when_it_shrinks():
     r = st.create("admin")
     r["rnd"] = os.urandom(200)  # does not shrink: sealed as it is
     t2 = st.pending(r)
-    assert sealed.unseal([K1], t2, T0)[0][1] == 0
+    assert fernet.unseal([K1], t2, T0)[0][1] == 0
     assert st.get(t2)["rnd"] == r["rnd"]
 
 
@@ -587,8 +587,37 @@ def test_epoch_conversion():
     esp = _store(FakeWall(epoch=2000))  # ESP32: time() counts from 2000
     assert esp.unix() == T0
     tok = esp.create("admin").token
-    assert sealed.unseal([K1], tok, T0)[2] == T0  # the token carries Unix time
+    assert fernet.unseal([K1], tok, T0)[2] == T0  # the token carries Unix time
     assert _store(FakeWall(epoch=1970)).get(tok).user == "admin"
     assert esp.get(_store().create("x").token).user == "x"
     # a 2000-epoch clock at 1000 s is the year 2000: not set
     assert raises(ClockNotSet, _store(FakeWall(unix=946684800 + 1000, epoch=2000)).create, "a")
+
+
+# -- sessionring/flashfile.py: the atomic writer behind the key and generation files ----------
+def test_flashfile_replaces_atomically_and_finishes_an_interrupted_write():
+    from sessionring import flashfile
+
+    d = scratch("sealed-flashfile")
+    p = d + "/f"
+    assert flashfile.read(p) is None
+    flashfile.write(p, "one")
+    assert flashfile.read(p) == b"one"
+    flashfile.write(p, b"two")
+    assert flashfile.read(p) == b"two"
+    assert ".tmp" not in " ".join(os.listdir(d))
+    # power lost before the rename: a partial temporary file beside the old one is dropped
+    with open(p + ".tmp", "wb") as f:
+        f.write(b"thr")
+    assert flashfile.read(p) == b"two"
+    assert os.listdir(d) == ["f"]
+    # FAT, power lost between removing the old file and the rename: the complete new file wins
+    os.remove(p)
+    with open(p + ".tmp", "wb") as f:
+        f.write(b"three")
+    assert flashfile.read(p) == b"three"
+    assert os.listdir(d) == ["f"]
+    # never loads more than asked
+    flashfile.write(p, b"x" * 100)
+    e = raises(ValueError, flashfile.read, p, 99)
+    assert "100" in str(e) and "99" in str(e)
