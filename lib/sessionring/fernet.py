@@ -38,20 +38,24 @@ def b64u_decode(s):
     # Bytes of canonical base64url text with padding, else None. MicroPython's a2b_base64
     # skips characters outside the alphabet, so the result must encode back to the same text
     # (that also refuses stray bits in the last character); the character scan before it
-    # only refuses junk sooner.
-    if isinstance(s, str):
-        s = s.encode()
+    # refuses junk sooner and turns the text into standard base64 in place (one copy).
     n = len(s)
     if n == 0 or n % 4:
         return None
-    pad = 2 if s[n - 2] == 0x3D else 1 if s[n - 1] == 0x3D else 0
-    if pad == 2 and s[n - 1] != 0x3D:
+    std = bytearray(s, "utf-8") if isinstance(s, str) else bytearray(s)
+    if len(std) != n:
+        return None  # not ASCII
+    pad = 2 if std[n - 2] == 0x3D else 1 if std[n - 1] == 0x3D else 0
+    if pad == 2 and std[n - 1] != 0x3D:
         return None
     for i in range(n - pad):
-        c = s[i]
+        c = std[i]
         if c >= 128 or not _OK[c]:
             return None
-    std = bytes(s).replace(b"-", b"+").replace(b"_", b"/")
+        if c == 0x2D:  # - is + in standard base64
+            std[i] = 0x2B
+        elif c == 0x5F:  # _ is /
+            std[i] = 0x2F
     try:
         raw = binascii.a2b_base64(std)
     except ValueError:

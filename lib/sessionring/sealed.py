@@ -51,6 +51,11 @@ _STALE = const(2)  # touch(): past half the idle timeout, or opened with an olde
 _UNSENT = const(4)  # create()/rotate(): the token is new
 
 
+def _be32(b, o):
+    # big-endian unsigned 32 bits at b[o], with no slice
+    return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]
+
+
 class ClockNotSet(RuntimeError):
     # The wall clock reads before 2024 (no NTP, no RTC): a cookie sealed now would be misread
     # by every correctly clocked peer. Use the ring, or set the clock (ntptime) first.
@@ -327,25 +332,27 @@ class SealedStore:
             p = p[:2] + body
         if len(p) < _FIXED + 2:
             return None
-        exp = int.from_bytes(p[18:22], "big")
+        exp = _be32(p, 18)
         if exp and now >= exp:
             return None
         q = _FIXED
         pl = p[q]
-        purpose = bytes(p[q + 1 : q + 1 + pl])
+        pb = self._pb
+        if pl != len(pb) or q + 1 + pl >= len(p) or not _tok.equal(p, q + 1, pb, 0, pl):
+            return None
         q += 1 + pl
         ul = p[q]
-        if q + 1 + ul > len(p) or purpose != self._pb:
+        if q + 1 + ul > len(p):
             return None
         user = bytes(p[q + 1 : q + 1 + ul]).decode()
         q += 1 + ul
-        gen = int.from_bytes(p[10:14], "big")
+        gen = _be32(p, 10)
         sid = bytes(p[2:10])
         if gen != self._gens.get(user, 0) or self._denied(sid, now):
             return None
         items = decode_items(p, q, len(p))
         v = into if isinstance(into, SealedSession) else SealedSession(self)
-        v._bind(self, sid, gen, int.from_bytes(p[14:18], "big"), exp, p[22], user, items)
+        v._bind(self, sid, gen, _be32(p, 14), exp, p[22], user, items)
         v._ts = ts
         v._kidx = kidx
         v.token = tok if isinstance(tok, str) else bytes(tok).decode()
