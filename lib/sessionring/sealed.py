@@ -114,36 +114,36 @@ def add_master(path):
 
 
 # -- compression (optional, feature-detected) -------------------------------------------------
-def _find_deflater():
+def _module(name, attr):
+    # The module if this runtime has it with attr (a feature test, never a platform test).
     try:
-        import zlib
-
-        if hasattr(zlib, "compressobj"):
-
-            def z(data):
-                c = zlib.compressobj(9, 8, _ZLIB_WBITS)
-                return c.compress(data) + c.flush()
-
-            return z
+        m = __import__(name)
     except ImportError:
-        pass
-    try:
+        return None
+    return m if hasattr(m, attr) else None
+
+
+def _find_deflater():
+    zlib = _module("zlib", "compressobj")  # CPython
+    if zlib is not None:
+
+        def z(data):
+            c = zlib.compressobj(9, 8, _ZLIB_WBITS)
+            return c.compress(data) + c.flush()
+
+        return z
+    deflate = _module("deflate", "DeflateIO")
+    if deflate is not None and hasattr(deflate.DeflateIO, "write"):  # DEFLATE_COMPRESS builds
         import io
 
-        import deflate
+        def d(data):
+            out = io.BytesIO()
+            f = deflate.DeflateIO(out, deflate.ZLIB, _ZLIB_WBITS)
+            f.write(data)
+            f.close()
+            return out.getvalue()
 
-        if hasattr(deflate.DeflateIO, "write"):  # MICROPY_PY_DEFLATE_COMPRESS builds
-
-            def d(data):
-                out = io.BytesIO()
-                f = deflate.DeflateIO(out, deflate.ZLIB, _ZLIB_WBITS)
-                f.write(data)
-                f.close()
-                return out.getvalue()
-
-            return d
-    except ImportError:
-        pass
+        return d
     return None
 
 
@@ -153,24 +153,19 @@ def inflate(data, cap):
     if len(data) < 2 or data[0] & 0x0F != 8 or data[0] >> 4 > _ZLIB_WBITS - 8:
         return None
     try:
-        import deflate
-    except ImportError:
-        deflate = None
-    try:
+        deflate = _module("deflate", "DeflateIO")  # MicroPython
         if deflate is not None:
             import io
 
             out = deflate.DeflateIO(io.BytesIO(data), deflate.ZLIB).read(cap + 1)
         else:
-            import zlib
-
-            z = zlib.decompressobj()
+            z = _module("zlib", "decompressobj").decompressobj()
             out = z.decompress(data, cap + 1)
             if len(out) <= cap and not z.eof:
                 return None
     except Exception:  # noqa: BLE001 - a damaged stream: OSError here, zlib.error on CPython
         return None
-    if len(out) > cap:
+    if out is None or len(out) > cap:
         return None
     return out
 
