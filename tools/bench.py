@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, each writing its own section of docs/benchmarks.md.
 
-python tools/bench.py all | ring | http | footprint
+python tools/bench.py all | ring | http | footprint | sealed
 """
 
 import subprocess
@@ -12,6 +12,7 @@ SCRIPTS = {
     "ring": "bench_ring.py",
     "http": "bench_http.py",
     "footprint": "footprint.py",
+    "sealed": "bench_sealed.py",
 }
 
 

@@ -45,6 +45,66 @@ class SessionEnded(Exception):
     pass
 
 
+# -- per-session data: one encoding for the ring's slots and the sealed store's cookies ----------
+# Entries of [key length][key][type][value length][value]; a 0 byte (or the end) ends them.
+# Types: s str, b bytes, i int (decimal), T True, F False, N None.
+def encode_items(items):
+    # bytearray of (key, value) pairs; TypeError or SessionDataFull for what cannot be stored.
+    enc = bytearray()
+    for key, val in items:
+        kb = key.encode()
+        if val is None:
+            t, vb = b"N", b""
+        elif val is True or val is False:
+            t, vb = (b"T" if val else b"F"), b""
+        elif isinstance(val, int):
+            t, vb = b"i", str(val).encode()
+        elif isinstance(val, str):
+            t, vb = b"s", val.encode()
+        elif isinstance(val, (bytes, bytearray)):
+            t, vb = b"b", bytes(val)
+        else:
+            raise TypeError("session values are str, bytes, int, bool or None")
+        if not 0 < len(kb) < 256 or len(vb) > 255:
+            raise SessionDataFull("session key 1..255 bytes and value at most 255 bytes")
+        enc.append(len(kb))
+        enc.extend(kb)
+        enc.extend(t)
+        enc.append(len(vb))
+        enc.extend(vb)
+    return enc
+
+
+def decode_items(b, p, end):
+    # [(key, value)] of the entries in b[p:end]. ValueError when an entry runs past end (the
+    # ring never writes one; a sealed cookie is only decoded after its MAC checked out).
+    out = []
+    while p < end and b[p]:
+        kl = b[p]
+        if p + kl + 3 > end:
+            raise ValueError("session data truncated")
+        key = bytes(b[p + 1 : p + 1 + kl]).decode()
+        p += 1 + kl
+        t = b[p]
+        vl = b[p + 1]
+        if p + 2 + vl > end:
+            raise ValueError("session data truncated")
+        raw = bytes(b[p + 2 : p + 2 + vl])
+        p += 2 + vl
+        if t == 0x73:  # s
+            val = raw.decode()
+        elif t == 0x62:  # b
+            val = raw
+        elif t == 0x69:  # i
+            val = int(raw)
+        elif t == 0x54 or t == 0x46 or t == 0x4E:  # T F N
+            val = {0x54: True, 0x46: False}.get(t)
+        else:
+            raise ValueError("unknown session value type")
+        out.append((key, val))
+    return out
+
+
 class SessionRing:
     def __init__(
         self,
@@ -101,18 +161,16 @@ class SessionRing:
             self._ms = ms
         return self._sec
 
-    def tick(self):
-        # The server's housekeeping tick (binding.py's store interface): keeps the clock
-        # stepping across the ticks wrap.
-        self.now()
+    tick = now  # the server's watchdog calls it a few times per second
 
-    # -- the rest of the store interface (binding.py) ------------------------------------------
+    # -- the rest of the store interface (binding.py; sealed.py has the same) --------------------
     def view(self):
         # A reusable view for get(tok, into=view): the server keeps one per connection.
         return Session(self)
 
     def pending(self, view):
-        # A token to re-send: never, the session lives here and its token does not change.
+        # The token that must be sent to the client now: never one for the ring (its tokens
+        # do not change when the session does; create and rotate hand theirs out directly).
         return None
 
     # -- sizes -----------------------------------------------------------------------------------
@@ -455,58 +513,13 @@ class Session:
             left.append(r.absolute_s - self.age)
         return max(0, min(left)) if left else None
 
-    # -- data area -----------------------------------------------------------------------------
-    # Encoding: entries of [key length][key][type][value length][value], then a 0 byte.
-    # Types: s str, b bytes, i int (decimal), T True, F False, N None.
+    # -- data area (encoding: see encode_items) ----------------------------------------------
     def _items(self):
-        o = self._check()
-        r = self._ring
-        b = r._buf
-        p = o + HEADER
-        end = p + r.data_bytes
-        out = []
-        while p < end and b[p]:
-            kl = b[p]
-            key = bytes(b[p + 1 : p + 1 + kl]).decode()
-            p += 1 + kl
-            t = b[p]
-            vl = b[p + 1]
-            raw = bytes(b[p + 2 : p + 2 + vl])
-            p += 2 + vl
-            if t == 0x73:  # s
-                val = raw.decode()
-            elif t == 0x62:  # b
-                val = raw
-            elif t == 0x69:  # i
-                val = int(raw)
-            else:
-                val = {0x54: True, 0x46: False}.get(t)
-            out.append((key, val))
-        return out
+        o = self._check() + HEADER
+        return decode_items(self._ring._buf, o, o + self._ring.data_bytes)
 
     def _store(self, items):
-        enc = bytearray()
-        for key, val in items:
-            kb = key.encode()
-            if val is None:
-                t, vb = b"N", b""
-            elif val is True or val is False:
-                t, vb = (b"T" if val else b"F"), b""
-            elif isinstance(val, int):
-                t, vb = b"i", str(val).encode()
-            elif isinstance(val, str):
-                t, vb = b"s", val.encode()
-            elif isinstance(val, (bytes, bytearray)):
-                t, vb = b"b", bytes(val)
-            else:
-                raise TypeError("session values are str, bytes, int, bool or None")
-            if not 0 < len(kb) < 256 or len(vb) > 255:
-                raise SessionDataFull("session key 1..255 bytes and value at most 255 bytes")
-            enc.append(len(kb))
-            enc.extend(kb)
-            enc.extend(t)
-            enc.append(len(vb))
-            enc.extend(vb)
+        enc = encode_items(items)
         r = self._ring
         if len(enc) > r.data_bytes:
             raise SessionDataFull(
