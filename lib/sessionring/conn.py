@@ -46,7 +46,8 @@ class Slot:
         self.since = 0  # ticks_ms when the current state began
         self.why = 0  # why the task was cancelled
         self.served = 0  # answers sent on the current connection
-        self.key = None  # the client's address without its port (max_per_client)
+        self.born = 0  # ticks_ms when the current connection took the slot
+        self.key = None  # the client's address without its port
 
 
 def failed(pool, req, e):

@@ -37,6 +37,8 @@ class Server:
     request_timeout_ms = 5000  # to receive a whole request once it has begun (408, then close)
     write_timeout_ms = 5000  # to send an answer (then close)
     keepalive_ms = 15000  # an open connection with no request in progress is closed
+    first_request_ms = 3000  # a new connection's first request must be in within this (408,
+    # or closed if it sent nothing); 0: off. Slow clients cannot hold slots for long
     linger_ms = 250  # after refusing a request, drop input until the client pauses this long
     # -- limits: connections ---------------------------------------------------------------------
     max_conns = 8  # open connections; the longest-idle one is closed to admit a new one
@@ -44,6 +46,8 @@ class Server:
     # it, that client's own longest-idle connection is closed, else it waits like any other
     backlog = 16  # listen() queue, and connections that may wait for a slot at once
     fresh_idle_ms = 1000  # a new connection that sent nothing this long may be evicted
+    heap_reserve = 2048  # bytes of free heap below which a new connection gets a 503 at once
+    # (MicroPython; 0: off)
     # -- sessions ---------------------------------------------------------------------------------
     cookie_name = "sid"  # the session cookie (__Host-sid over TLS)
     bearer = True  # accept "Authorization: Bearer <token>"
@@ -96,6 +100,8 @@ class Server:
             "busy": st[2],
             "writing": st[3],
             "max_conns": self.max_conns,
+            "accepted": self.pool.accepted if self.pool is not None else 0,
+            "peak_tasks": self.pool.peak if self.pool is not None else 0,
             "requests": self.requests,
             "evicted": self.evicted,
             "refused": self.refused,

@@ -2,6 +2,13 @@
 # that enforces the timeouts, and the accept loop. A connection that finds every slot busy
 # waits a while for one, then gets a 503; nothing that happens to one connection reaches the
 # accept loop, and a slot and its socket are always given back.
+#
+# Under a flood: at most max_conns + backlog connection tasks exist at once (served, waiting
+# or being refused); past that, or with less than heap_reserve bytes of heap free, a new
+# socket gets a 503 straight from the accept loop, with no task. A client may wait for a slot
+# in at most a quarter of the backlog's places, and a client holding fewer connections than
+# another (by two or more) takes the newest not-yet-answered connection of the one holding
+# most when no slot is free: two busy addresses cannot keep a third out.
 import asyncio
 import gc
 
@@ -32,7 +39,13 @@ class Pool:
         self.wire = wire
         self.clock = srv.clock
         self.waiting = 0  # connections waiting for a slot
-        self._drop = bytearray(64)  # input read and dropped before an out-of-memory refusal
+        self.tasks = 0  # connection tasks alive (served, waiting, being refused)
+        self.accepted = 0  # connections accepted, in all
+        self.peak = 0  # the most connection tasks alive at once
+        self._drop = bytearray(64)  # input read and dropped before a refusal with no task
+        self._wkeys = [None] * srv.backlog  # the client of each waiting connection
+        mf = getattr(gc, "mem_free", None)  # (MicroPython; CPython has no heap to watch)
+        self._mem_free = mf if srv.heap_reserve > 0 else None
         self._nid = 0
         size = srv.buf_size if srv.buf_size > srv.max_head else srv.max_head
         st = binding.store
@@ -79,6 +92,18 @@ class Pool:
                 break
             await asyncio.sleep(0)
 
+    def task_cap(self):
+        # Connection tasks allowed at once: one per slot and one per place in the wait queue.
+        return self.srv.max_conns + self.srv.backlog
+
+    def _short_of_memory(self):
+        # Less than heap_reserve bytes free, even after a collection.
+        mf = self._mem_free
+        if mf is None or mf() >= self.srv.heap_reserve:
+            return False
+        gc.collect()
+        return mf() < self.srv.heap_reserve
+
     async def _accept(self, ls):
         # MicroPython's accept loop: survives a failed accept and running out of memory.
         while True:
@@ -94,7 +119,12 @@ class Pool:
             except Exception:  # noqa: BLE001 - nothing may end the accept loop
                 await asyncio.sleep_ms(10)
                 continue
+            self.accepted += 1
             try:
+                if self.tasks >= self.task_cap() or self._short_of_memory():
+                    s.setblocking(False)
+                    self._refuse_now(s)  # a flood: no task, no linger
+                    continue
                 s.setblocking(False)
                 try:
                     s.setsockopt(6, 1, 1)  # IPPROTO_TCP, TCP_NODELAY
@@ -127,6 +157,7 @@ class Pool:
 
     def _peer(self, reader, writer):
         # CPython's start_server callback.
+        self.accepted += 1
         return self.connection(reader, writer, writer.get_extra_info("peername"))
 
     # -- timeouts ----------------------------------------------------------------------------
@@ -151,6 +182,7 @@ class Pool:
         ck = self.clock
         now = ck.ticks_ms()
         n = 0
+        first = s.first_request_ms
         for c in self.slots:
             st = c.state
             if st == IDLE:
@@ -161,7 +193,10 @@ class Pool:
                 lim = s.write_timeout_ms
             else:
                 continue
-            if c.why == 0 and ck.ticks_diff(now, c.since) >= lim:
+            late = ck.ticks_diff(now, c.since) >= lim
+            if not late and first and not c.served and st != WRITE:
+                late = ck.ticks_diff(now, c.born) >= first  # the first request comes quickly
+            if c.why == 0 and late:
                 c.why = TIMEOUT
                 c.task.cancel()
                 s.timeouts += 1
@@ -199,7 +234,7 @@ class Pool:
                 idle = False
             if idle and (old is None or ck.ticks_diff(c.since, old.since) < 0):
                 old = c
-            if lim and c.key == key:
+            if key is not None and c.key == key:
                 mine += 1
                 if idle and (own is None or ck.ticks_diff(c.since, own.since) < 0):
                     own = c
@@ -207,19 +242,66 @@ class Pool:
             old = own
         elif free is not None:
             return free
+        elif old is None and key is not None:
+            old = self._unfair(key, mine)
         if old is not None:
             old.why = EVICTED
             old.task.cancel()
             srv.evicted += 1
         return old
 
+    def _unfair(self, key, mine):
+        # Every slot is busy and none idle: the newest connection not yet answered (waiting for
+        # or reading its first request) of the client holding the most slots, if that client
+        # holds at least two more than `key` does. None when the slots are shared fairly.
+        top = None
+        most = mine + 1
+        for c in self.slots:
+            if c.owner == 0 or c.key is None or c.key == key:
+                continue
+            n = 0
+            for d in self.slots:
+                if d.owner and d.key == c.key:
+                    n += 1
+            if n > most:
+                most = n
+                top = c.key
+        if top is None:
+            return None
+        ck = self.clock
+        new = None
+        for c in self.slots:
+            if c.owner and c.key == top and c.why == 0 and not c.served:
+                if c.state == IDLE or c.state == READ:
+                    if new is None or ck.ticks_diff(c.born, new.born) > 0:
+                        new = c
+        return new
+
+    def _wait_place(self, key):
+        # A place in the wait queue for a connection of client key, or -1: the queue is full,
+        # or the client already holds a quarter of it.
+        share = self.srv.backlog // 4 or 1
+        free = -1
+        n = 0
+        wk = self._wkeys
+        for i in range(len(wk)):
+            k = wk[i]
+            if k is None:
+                if free < 0:
+                    free = i
+            elif k == key:
+                n += 1
+        return free if n < share else -1
+
     async def _wait_for_slot(self, key):
         # Every slot is busy: wait for one (polling; the overload path). Long enough for the
         # watchdog to have cut any client that was too slow when we came. None on giving up.
         srv = self.srv
         c = None
-        if srv.closing or self.waiting >= srv.backlog:
+        i = -1 if srv.closing else self._wait_place(key)
+        if i < 0:
             return None
+        self._wkeys[i] = key if key is not None else b""
         self.waiting += 1
         try:
             for _ in range((srv.request_timeout_ms + 2 * self.watch_ms()) // 20):
@@ -229,6 +311,7 @@ class Pool:
                     break
         finally:
             self.waiting -= 1
+            self._wkeys[i] = None
         return c
 
     # -- one connection, start to end --------------------------------------------------------
@@ -238,8 +321,11 @@ class Pool:
         srv = self.srv
         c = None
         me = 0
+        self.tasks += 1
+        if self.tasks > self.peak:
+            self.peak = self.tasks
         try:
-            key = _client_key(addr) if srv.max_per_client else None
+            key = _client_key(addr)
             c = None if srv.closing else self.take(key)
             if c is None:
                 c = await self._wait_for_slot(key)
@@ -247,7 +333,8 @@ class Pool:
                 srv.refused += 1
                 writer.write(E503)
                 await writer.drain()
-                await conn.linger(reader, memoryview(bytearray(128)), srv.linger_ms)
+                if self.tasks <= self.task_cap():  # (else a flood: no linger)
+                    await conn.linger(reader, memoryview(bytearray(128)), srv.linger_ms)
                 return
             self._nid = self._nid + 1 & 0x3FFFFFFF or 1
             me = self._nid
@@ -255,7 +342,7 @@ class Pool:
             c.why = 0
             c.served = 0
             c.state = IDLE
-            c.since = self.clock.ticks_ms()
+            c.since = c.born = self.clock.ticks_ms()
             c.task = asyncio.current_task()
             c.key = key
             c.req.client_raw = addr
@@ -279,6 +366,7 @@ class Pool:
         except Exception:  # noqa: BLE001 - a reset or broken connection ends only itself
             pass
         finally:
+            self.tasks -= 1
             if c is not None and c.owner == me:
                 c.owner = 0
                 c.state = conn.FREE

@@ -275,8 +275,8 @@ def _parser(cfg):
                 continue
             if buf.count(b"\n", 0, end) != n or buf.count(b"\r", 0, end) != n:
                 st = 400
-            elif hosts > 1 or r.minor >= 1 and hosts != 1:
-                st = 400
+            elif hosts > 1 or hosts != 1 and (r.minor >= 1 or cfg.hosts is not None):
+                st = 400  # one Host; HTTP/1.0 may omit it, but not where names are checked
             elif cfg.hosts is not None and hosts and not _host_ok(buf, r._ho, r._hoe, cfg.hosts):
                 st = 421
             elif r.length < 0 and r.method in NEED_BODY:
