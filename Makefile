@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY ?= micropython
 PORT ?=
+SESSIONS ?=
 BOARD ?= unix
 
 .PHONY: setup test test-fast run bench bench-ring bench-http footprint screenshots lint format deploy vboard clean
@@ -25,7 +26,7 @@ screenshots: setup
 		$(BIN)/python -m pytest -q host_tests/browser
 
 run: setup
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/run.py --py $(PY) --port $(or $(PORT),8080)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/run.py --py $(PY) --port $(or $(PORT),8080) $(if $(SESSIONS),--sessions $(SESSIONS))
 
 bench: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/bench.py all

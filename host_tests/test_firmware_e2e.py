@@ -1,7 +1,9 @@
 """End-to-end: the firmware started as `make run` starts it (tools/run.py), under the
 MicroPython unix port and under CPython, driven over loopback HTTP for every route and every
-failure answer of the admin page."""
+failure answer of the admin page; with either session store (the RAM ring, or sessions sealed
+in the cookie: board.json "sessions")."""
 
+import base64
 import json
 import re
 import socket
@@ -10,6 +12,7 @@ import pytest
 from _firmware_proc import PASSWORD, Client, Firmware
 
 INTERPRETERS = ("micropython", "cpython")
+STORES = ("ring", "sealed")
 
 
 @pytest.fixture(params=INTERPRETERS)
@@ -17,13 +20,41 @@ def interp(request):
     return request.param
 
 
+@pytest.fixture(params=STORES)
+def sessions(request):
+    return request.param
+
+
 def _start(interp, tmp_path, **kw):
     return Firmware(interp, tmp_path, **kw).start()
 
 
+def _fw(interp, tmp_path, sessions):
+    f = _start(interp, tmp_path, profile={"slots": 4, "sessions": sessions})
+    want = "sessions sealed in cookies" if sessions == "sealed" else "admin page at"
+    assert want in f.output, f.output  # sealed mode really came up sealed
+    return f
+
+
 @pytest.fixture
-def fw(interp, tmp_path):
-    f = _start(interp, tmp_path, profile={"slots": 4})
+def fw(interp, sessions, tmp_path):
+    f = _fw(interp, tmp_path, sessions)
+    f.sealed = sessions == "sealed"
+    yield f
+    f.stop()
+
+
+@pytest.fixture
+def ring_fw(interp, tmp_path):
+    # what only the ring has: a list of sessions, a capacity
+    f = _fw(interp, tmp_path, "ring")
+    yield f
+    f.stop()
+
+
+@pytest.fixture
+def sealed_fw(interp, tmp_path):
+    f = _fw(interp, tmp_path, "sealed")
     yield f
     f.stop()
 
@@ -68,7 +99,8 @@ def test_login_dashboard_logout(fw):
     assert "csrf" not in c.cookies  # used up
     d = c.get("/")
     assert d.status == 200 and d.header("Cache-Control") == "no-store"
-    for text in ("sessionring-unix", "Uptime", "Free heap", "1 in use of 4", "host network"):
+    held = "sealed in cookies" if fw.sealed else "1 in use of 4"
+    for text in ("sessionring-unix", "Uptime", "Free heap", held, "host network"):
         assert text in d.text, text
     assert token not in d.text
     csrf = d.csrf()
@@ -231,7 +263,8 @@ def _raw(port, data):
 
 
 # -- sessions --------------------------------------------------------------------------------
-def test_sessions_list_and_revoke(fw):
+def test_sessions_list_and_revoke(ring_fw):
+    fw = ring_fw
     a, b = fw.client(), fw.client()
     assert a.login().status == 303 and b.login().status == 303
     bearer = Client(fw.port).api_token()
@@ -265,7 +298,8 @@ def test_sessions_list_and_revoke(fw):
     assert a.get("/").status == 303
 
 
-def test_full_ring_refuses_logins_and_keeps_sessions(fw):
+def test_full_ring_refuses_logins_and_keeps_sessions(ring_fw):
+    fw = ring_fw
     tokens = [Client(fw.port).api_token() for _ in range(4)]
     # not logged in: forms, failed logins and junk cookies take no slot
     for _ in range(10):
@@ -298,9 +332,10 @@ def test_full_ring_refuses_logins_and_keeps_sessions(fw):
 
 
 # -- throttling --------------------------------------------------------------------------------
-def test_login_throttle(interp, tmp_path):
+def test_login_throttle(interp, sessions, tmp_path):
     # login_base_s 60: the first wait outlasts the test on any machine, without sleeping
-    f = _start(interp, tmp_path, profile={"login_base_s": 60, "login_max_s": 600})
+    prof = {"login_base_s": 60, "login_max_s": 600, "sessions": sessions}
+    f = _start(interp, tmp_path, profile=prof)
     try:
         c = f.client()
         csrf = c.get("/login").csrf()
@@ -427,12 +462,17 @@ def test_api(fw):
     assert r.status == 200 and r.header("Cache-Control") == "no-store"
     body = r.json()
     assert set(body) == {"token", "expires_in"}
-    assert body["expires_in"] == 900 and len(body["token"]) == 27
+    assert body["expires_in"] == 900
+    assert len(body["token"]) > 100 if fw.sealed else len(body["token"]) == 27
     assert r.all("Set-Cookie") == []  # scripts get a token, not a cookie
     st = _status(c, body["token"])
     assert st.status == 200 and st.header("Cache-Control") == "no-store"
     s = st.json()
-    assert s["device"] == "sessionring-unix" and s["sessions"] == {"live": 1, "capacity": 4}
+    if fw.sealed:
+        held = {"store": "sealed", "live": None, "capacity": None}
+    else:
+        held = {"store": "ring", "live": 1, "capacity": 4}
+    assert s["device"] == "sessionring-unix" and s["sessions"] == held
     assert s["network"]["mode"] == "host" and s["session"]["user"] == "admin"
     assert isinstance(s["uptime_s"], int) and isinstance(s["mem_free"], (int, type(None)))
     assert c.post_json("/api/login", dict(creds, password="x")).status == 401
@@ -449,3 +489,57 @@ def test_api(fw):
     assert _status(c, body["token"]).status == 401
     r = c.request("POST", "/api/logout", headers={"Authorization": "Bearer x"}, body="")
     assert r.status == 401
+
+
+# -- sealed sessions ----------------------------------------------------------------------------
+def test_sealed_cookie_is_a_fernet_token_and_tampering_is_refused(sealed_fw):
+    fw = sealed_fw
+    c = fw.client()
+    assert c.login().status == 303
+    tok = _sid(c)
+    raw = base64.urlsafe_b64decode(tok)
+    assert raw[0] == 0x80 and b"admin" not in raw  # Fernet, encrypted
+    assert c.get("/").status == 200
+    for bad in (tok[:-6] + "AAAA==", tok[:30] + ("B" if tok[30] != "B" else "C") + tok[31:]):
+        t = Client(fw.port)
+        t.cookies["sid"] = bad
+        assert t.get("/").status == 303  # no session: to the login page, never a 500
+        assert _status(Client(fw.port), bad).status == 401
+    assert "Traceback" not in fw.output
+
+
+def test_sealed_logins_take_no_slot(sealed_fw):
+    # slots 4 in the profile: the sealed store keeps nothing per session, so a fifth, sixth
+    # ... login works and every session stays live
+    tokens = [Client(sealed_fw.port).api_token() for _ in range(6)]
+    assert len(set(tokens)) == 6
+    for t in tokens:
+        assert _status(Client(sealed_fw.port), t).status == 200
+
+
+def test_sealed_sessions_page_and_log_out_everywhere(sealed_fw):
+    fw = sealed_fw
+    a, b = fw.client(), fw.client()
+    assert a.login().status == 303 and b.login().status == 303
+    bearer = Client(fw.port).api_token()
+    page = a.get("/sessions")
+    assert page.status == 200 and page.header("Cache-Control") == "no-store"
+    assert "keeps no list of them" in page.text and "0 for admin" in page.text
+    for secret in (_sid(a), _sid(b), bearer):
+        assert secret not in page.text
+    csrf = page.csrf()
+    assert a.post("/sessions/everywhere", {"csrf": b.page_csrf()}).status == 403
+    r = a.post("/sessions/everywhere", {"csrf": csrf}, headers={"Origin": "http://x"})
+    assert r.status == 403
+    assert b.get("/").status == 200  # nothing happened yet
+    r = a.post("/sessions/everywhere", {"csrf": csrf})
+    assert r.status == 303 and r.header("Location") == "/login" and "sid" not in a.cookies
+    assert b.get("/").status == 303
+    assert _status(Client(fw.port), bearer).status == 401
+    gens = json.loads((fw.data / "sealed_gens.json").read_text())
+    assert gens == {"admin": 1}  # on flash: a restart keeps the old cookies out
+    old = _sid(b)
+    fw.restart()
+    assert _status(Client(fw.port), old).status == 401
+    c = fw.client()
+    assert c.login().status == 303 and "1 for admin" in c.get("/sessions").text

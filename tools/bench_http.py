@@ -6,6 +6,7 @@ Everything runs in one go on this machine, on 127.0.0.1, with wrk as the client:
       (session cookie -> ring lookup -> small body);
   (c) tools/bench_servers/microdot_app.py: microdot 2.x, a plain route (MicroPython), and its
       cookie session route (CPython only: it needs PyJWT).
+(b) is also measured with the sealed cookie store (tools/bench_http_sealed.py).
 (a), (b) and (c) run on the MicroPython unix port from .mpy files compiled by mpy-cross, with
 keep-alive and with "Connection: close", at 1 and 16 connections. Heap allocated per request
 comes from micropython.mem_total() before and after a run; the smallest -X heapsize at which a
@@ -167,7 +168,7 @@ def build(tmp):
     (out / "microdot").mkdir()
     for name in ("__init__", "microdot"):
         mpy(md / (name + ".py"), out / "microdot" / (name + ".mpy"))
-    for f in ("raw", "sr_app", "microdot_app"):
+    for f in ("raw", "sr_app", "microdot_app", "sr_sealed_app"):
         mpy(SERVERS / (f + ".py"), out / (f + ".mpy"))
 
 
@@ -417,6 +418,9 @@ def main():
             print(key, "smallest heap", heaps[key], "KB", flush=True)
         mp["breakdown"] = heap_breakdown(tmp)
         print("breakdown", mp["breakdown"], flush=True)
+        import bench_http_sealed  # (b) with the sealed store, beside the ring
+
+        sealed = bench_http_sealed.run(tmp, args.seconds, sys.modules[__name__])
     # CPython: sessionring's authenticated GET next to microdot's session route
     ka = MODES[:2]
     srv = cpy_server("sr_app.py", free_port())
@@ -435,6 +439,7 @@ def main():
         srv.stop()
     print("cpython", cp, flush=True)
     md, rows = report(mp, cp, heaps, args.seconds)
+    md += bench_http_sealed.section(sealed)
     md += "\nTook %.0f s.\n" % (time.monotonic() - t0)
     print(md)
     if not args.no_write:

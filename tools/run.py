@@ -4,13 +4,16 @@
 
     python tools/run.py [--py micropython|cpython] [--port N] [--host H] [--data DIR]
                         [--board boards/unix/board.json] [--heap 1024K]
+                        [--sessions ring|sealed]
 
 Port: `make run PORT=N` (PORT in the environment) wins, then SESSIONRING_PORT, then --port,
 then 8080. --port 0 binds a free port; the firmware prints the one it got:
     sessionring: admin page at http://127.0.0.1:8080/
 The data folder (settings and the admin password hash) defaults to .run/ in the repository;
 on its first run the firmware prints the generated admin password once (or takes
-SESSIONRING_ADMIN_PASSWORD from the environment).
+SESSIONRING_ADMIN_PASSWORD from the environment). --sessions (`make run SESSIONS=sealed`)
+picks the session store over the profile's "sessions": the RAM ring or sealed cookies
+(docs/sessions.md; the key file is made in the data folder at first use).
 """
 
 import argparse
@@ -44,7 +47,7 @@ def pick_port(cli_port, environ):
     return cli_port if cli_port is not None else DEFAULT_PORT
 
 
-def command(py, port, host=None, data=None, board=None, heap=None, environ=None):
+def command(py, port, host=None, data=None, board=None, heap=None, environ=None, sessions=None):
     """(argv, env) that run firmware/main.py under `py` with the given settings."""
     env = dict(os.environ if environ is None else environ)
     board = Path(board or env.get("SESSIONRING_BOARD") or ROOT / "boards" / "unix" / "board.json")
@@ -54,6 +57,8 @@ def command(py, port, host=None, data=None, board=None, heap=None, environ=None)
     env["SESSIONRING_PORT"] = str(port)
     if host:
         env["SESSIONRING_HOST"] = host
+    if sessions:
+        env["SESSIONRING_SESSIONS"] = sessions
     main = str(ROOT / "firmware" / "main.py")
     if py == "micropython":
         if heap is None:
@@ -77,9 +82,12 @@ def main(argv=None):
     ap.add_argument("--data", default=None, help="data folder (default: .run/)")
     ap.add_argument("--board", default=None, help="board profile (default: boards/unix)")
     ap.add_argument("--heap", default=None, help="MicroPython heap, e.g. 100K")
+    ap.add_argument("--sessions", choices=("ring", "sealed"), default=None, help="session store")
     args = ap.parse_args(argv)
     port = pick_port(args.port, os.environ)
-    argv, env = command(args.py, port, args.host, args.data, args.board, args.heap)
+    argv, env = command(
+        args.py, port, args.host, args.data, args.board, args.heap, sessions=args.sessions
+    )
     Path(env["SESSIONRING_DATA"]).mkdir(parents=True, exist_ok=True)
     print("run: %s firmware/main.py, data in %s" % (args.py, env["SESSIONRING_DATA"]), flush=True)
     os.chdir(ROOT)

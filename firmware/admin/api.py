@@ -13,17 +13,21 @@ def status(a, req):
         resp.headers["WWW-Authenticate"] = 'Bearer realm="sessionring"'
         return resp
     mem = getattr(gc, "mem_free", None)
-    ring = a.ring
+    st = a.store
     n = a.net
     return web.json(
         {
             "device": a.name,
-            "uptime_s": ring.now(),
+            "uptime_s": st.now(),
             "mem_free": mem() if mem else None,
-            "sessions": {"live": len(ring), "capacity": ring.capacity},
+            "sessions": {
+                "store": "sealed" if a.sealed else "ring",
+                "live": None if a.sealed else len(st),  # a sealed store cannot count them
+                "capacity": st.capacity,
+            },
             "network": {"mode": n["mode"], "ssid": n["ssid"], "ip": n["ip"]},
-            "idle_s": ring.idle_s,
-            "absolute_s": ring.absolute_s,
+            "idle_s": st.idle_s,
+            "absolute_s": st.absolute_s,
             "session": {"user": s.user, "handle": s.handle, "expires_in": s.expires_in()},
         }
     )
@@ -51,11 +55,12 @@ def login(a, req):
     if st == web.FULL:
         return web.json_error(503, "all session slots are in use")
     got["k"] = "api"
-    return web.json({"token": got.token, "expires_in": got.expires_in()})
+    tok = a.store.pending(got)  # sealed: the token holding the data just written
+    return web.json({"token": tok or got.token, "expires_in": got.expires_in()})
 
 
 def logout(a, req):
     tok = req.bearer()
-    if not tok or not a.ring.revoke(tok):
+    if not tok or not a.store.revoke(tok):
         return web.json_error(401, "no such session")
     return web.json({"ok": True})

@@ -1,6 +1,7 @@
 # The admin app: the routes of the device admin page on a sessionring Server.
 # Tour and security model: docs/admin.md. In short:
-#  - one account, "admin"; sessions live in the RAM ring (ROLE_ADMIN), cookie "sid";
+#  - one account, "admin"; sessions (ROLE_ADMIN, cookie "sid") live in the RAM ring, or sealed
+#    in the cookie itself when the profile says "sessions": "sealed" (docs/sessions.md);
 #  - logged-in forms carry a synchronizer CSRF token kept in the session's data ("c");
 #  - the login form, before any session exists, uses a double-submit cookie ("csrf"): the
 #    visitor gets no ring slot, so nobody who is not logged in can take one from a session;
@@ -15,10 +16,12 @@ from sessionring import __version__, auth, cookie
 from sessionring.http import Server
 from sessionring.ring import SessionRing
 
-from . import pages, web
+from . import board, pages, web
+from .account import USER
 from .pages import Out
 
 _CSRF_LEN = 32  # auth.new_csrf(): 32 URL-safe characters
+GEN_FILE = "sealed_gens.json"  # sealed store: the users' generations, in the data folder
 
 
 def _csp():
@@ -31,25 +34,32 @@ def _csp():
 
 
 class Admin:
-    def __init__(self, profile, settings, acct, netstate, clock=None):
+    def __init__(self, profile, settings, acct, netstate, clock=None, wall=None, log=print):
         # Every limit comes from the board profile under the name it has where it applies:
-        # SessionRing's and Server's keyword arguments (docs/admin.md lists them).
+        # SessionRing's and Server's keyword arguments (docs/admin.md lists them). clock: a
+        # ticks clock, wall: a wall clock (time(), gmtime()), both injected by tests.
         p = profile
         self.profile = p
         self.settings = settings
         self.account = acct
         self.net = netstate
         kw = {} if clock is None else {"clock": clock}
-        self.ring = SessionRing(
-            slots=p["slots"],
-            data_bytes=p["data_bytes"],
-            idle_s=settings["idle_s"],
-            absolute_s=settings["absolute_s"],
-            per_user=p["per_user"],
-            **kw,
-        )
+        kind = board.sessions(p)
+        self.store = self._sealed(clock, wall, log) if kind == "sealed" else None
+        self.sealed = self.store is not None
+        if self.store is None:
+            if kind not in ("ring", "sealed"):
+                log("sessionring: unknown session store %r: using the ring" % kind)
+            self.store = SessionRing(
+                slots=p["slots"],
+                data_bytes=p["data_bytes"],
+                idle_s=settings["idle_s"],
+                absolute_s=settings["absolute_s"],
+                per_user=p["per_user"],
+                **kw,
+            )
         self.server = Server(
-            self.ring,
+            self.store,
             max_conns=p["max_conns"],
             max_per_client=self.per_client_limit(),
             buf_size=p["buf_size"],
@@ -81,6 +91,7 @@ class Admin:
         r("/", methods=("GET",))(self.dashboard)
         r("/sessions", methods=("GET",))(self.sessions)
         r("/sessions/revoke", methods=("POST",))(self.revoke)
+        r("/sessions/everywhere", methods=("POST",))(self.everywhere)
         r("/settings", methods=("GET", "POST"))(
             self._either(self.settings_form, self.settings_save)
         )
@@ -88,6 +99,41 @@ class Admin:
         r("/api/status", methods=("GET",))(self.api_status)
         r("/api/login", methods=("POST",))(self.api_login)
         r("/api/logout", methods=("POST",))(self.api_logout)
+
+    def _sealed(self, clock, wall, log):
+        # The sealed store from the profile's key file, or None (logged) when it cannot be
+        # used here: a wall clock that was never set (its cookies would be misread by every
+        # peer), no cryptolib in this build, a damaged key or generation file. Then the ring.
+        try:
+            from sessionring.sealed import SealedStore
+        except ImportError as e:
+            log("sessionring: no sealed sessions in this build (%s): using the ring" % e)
+            return None
+        folder = self.settings.folder
+        keys = board.in_folder(folder, self.profile["sealed_keys"])
+        kw = {}
+        if wall is not None:
+            kw["clock"] = wall
+        if clock is not None:
+            kw["ticks"] = clock
+        try:
+            st = SealedStore(
+                key_file=keys,
+                gen_file=board.in_folder(folder, GEN_FILE),
+                idle_s=self.settings["idle_s"],
+                absolute_s=self.settings["absolute_s"],
+                **kw,
+            )
+            st.unix()  # ClockNotSet when the wall clock was never set
+        except (RuntimeError, ValueError, OSError) as e:  # ClockNotSet is a RuntimeError
+            log("sessionring: sealed sessions unavailable: %s; using the session ring" % e)
+            return None
+        log("sessionring: sessions sealed in cookies, key file %s" % keys)
+        return st
+
+    @property
+    def ring(self):
+        return self.store  # the store under its older name
 
     @staticmethod
     def _either(get, post):
@@ -121,9 +167,10 @@ class Admin:
         return self.settings["name"]
 
     def apply_timeouts(self):
-        # Settings take effect on the ring at once (existing sessions included).
-        self.ring.idle_s = self.settings["idle_s"]
-        self.ring.absolute_s = self.settings["absolute_s"]
+        # Settings take effect on the store at once: the idle timeout for existing sessions
+        # too; the sealed store's absolute expiry is sealed in each cookie at login.
+        self.store.idle_s = self.settings["idle_s"]
+        self.store.absolute_s = self.settings["absolute_s"]
 
     # -- login -----------------------------------------------------------------------------------
     def _login_page(self, req, status, msg, token=None):
@@ -176,12 +223,12 @@ class Admin:
             return web.redirect("/login")
         gc.collect()
         mem = getattr(gc, "mem_free", None)
-        ring = self.ring
+        st = self.store
         rows = (
             (b"Device", self.name),
-            (b"Uptime", pages.duration(ring.now())),
+            (b"Uptime", pages.duration(st.now())),
             (b"Free heap", "%d KB" % (mem() // 1024) if mem else "n/a"),
-            (b"Sessions", "%d in use of %d" % (len(ring), ring.capacity)),
+            (b"Sessions", web.sessions_text(self)),
             (b"Network", self._network_text()),
             (b"Timeouts", "%s idle, %s at most" % self._timeouts()),
             (b"Software", "sessionring %s on %s" % (__version__, _interpreter())),
@@ -191,7 +238,7 @@ class Admin:
         return web.html(self, o)
 
     def _timeouts(self):
-        return pages.duration(self.ring.idle_s), pages.duration(self.ring.absolute_s)
+        return pages.duration(self.store.idle_s), pages.duration(self.store.absolute_s)
 
     def _network_text(self):
         n = self.net
@@ -208,7 +255,13 @@ class Admin:
             return web.redirect("/login")
         o = Out()
         msg = web.MESSAGES.get(req.query.get("m"))
-        pages.sessions(o, self.name, s.get("c"), self.ring, s.handle, msg)
+        if self.sealed:
+            st = self.store
+            info = st.stats()
+            info["generation"] = st.generation(s.user)
+            pages.sealed_sessions(o, self.name, s.get("c"), s, info, msg)
+        else:
+            pages.sessions(o, self.name, s.get("c"), self.store, s.handle, msg)
         return web.html(self, o)
 
     def revoke(self, req):
@@ -216,14 +269,25 @@ class Admin:
         bad = web.post_guard(self, req, s)
         if bad is not None:
             return bad
-        target = self.ring.by_handle(req.form.get("handle", ""))
+        target = self.store.by_handle(req.form.get("handle", ""))
         if target is None:
             return web.redirect("/sessions?m=gone")
         if target.handle == s.handle:
             req.end_session()
             return web.redirect("/login")
-        self.ring.revoke(target)
+        self.store.revoke(target)
         return web.redirect("/sessions?m=revoked")
+
+    def everywhere(self, req):
+        # Log out everywhere: every session of the user ends, this one too (the sealed store
+        # bumps the user's generation on flash, so every older cookie is refused).
+        s = web.admin(req)
+        bad = web.post_guard(self, req, s)
+        if bad is not None:
+            return bad
+        self.store.revoke_user(USER)
+        req.end_session()
+        return web.redirect("/login")
 
     # -- rarely used parts: loaded on first use, to keep the heap free after boot ---------------
     def settings_form(self, req):

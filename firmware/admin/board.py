@@ -2,7 +2,7 @@
 # repository). Every key has a default here, so a profile that lacks one, is missing or does
 # not parse still boots the device with small, safe values. On the unix port the environment
 # may point elsewhere: SESSIONRING_BOARD (profile), SESSIONRING_DATA (data folder),
-# SESSIONRING_PORT and SESSIONRING_HOST.
+# SESSIONRING_PORT, SESSIONRING_HOST and SESSIONRING_SESSIONS (the session store).
 import json
 import os
 
@@ -23,6 +23,8 @@ DEFAULTS = {
     "request_timeout_ms": 5000,  # to receive a request once begun (408)
     "write_timeout_ms": 5000,  # to send an answer
     "keepalive_ms": 10000,  # an idle keep-alive connection is closed
+    "sessions": "ring",  # the session store: "ring" (RAM slots) or "sealed" (Fernet cookies)
+    "sealed_keys": "sealed.keys",  # sealed: the key file, in the data folder unless absolute
     "idle_s": 900,
     "absolute_s": 43200,
     "per_user": 0,
@@ -85,3 +87,13 @@ def port(prof):
 
 def host(prof):
     return env("SESSIONRING_HOST", prof["http_host"])
+
+
+def sessions(prof):
+    # The session store to use: "ring" or "sealed" (SESSIONRING_SESSIONS wins on the unix port).
+    return env("SESSIONRING_SESSIONS", prof["sessions"])
+
+
+def in_folder(folder, name):
+    # The file name in the data folder, or name itself when it is an absolute path.
+    return name if name.startswith("/") else folder + "/" + name

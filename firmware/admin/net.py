@@ -99,6 +99,20 @@ def up(profile, settings, network=None, log=print):
     return _status("access point", ap_ssid, _ip(ap))
 
 
+def sync_clock(log=print):
+    # Set the wall clock from NTP where the port has ntptime (in station mode): the sealed
+    # session store needs the right time. False when it could not (no ntptime, no answer).
+    try:
+        import ntptime
+
+        ntptime.settime()
+    except (ImportError, OSError, OverflowError, IndexError) as e:
+        log("sessionring: clock not set from NTP: %r" % (e,))
+        return False
+    log("sessionring: clock set from NTP")
+    return True
+
+
 def reset():
     # Forget the state (tests; or before bringing the network up again)
     _status("off", "", "")

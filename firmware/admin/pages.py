@@ -173,6 +173,12 @@ def login(o, device, csrf, msg=None):
 def dashboard(o, device, csrf, rows):
     # rows: (label bytes, value) pairs
     head(o, "Status", device, "/", csrf)
+    facts(o, rows)
+    foot(o)
+
+
+def facts(o, rows):
+    # A card of (label bytes, value) pairs
     o.w(b'<div class="card"><dl>')
     for label, value in rows:
         o.w(b"<dt>")
@@ -181,7 +187,6 @@ def dashboard(o, device, csrf, rows):
         o.text(value)
         o.w(b"</dd>")
     o.w(b"</dl></div>")
-    foot(o)
 
 
 def sessions(o, device, csrf, ring, mine, msg=None):
@@ -213,6 +218,33 @@ def sessions(o, device, csrf, ring, mine, msg=None):
         o.w(b"Log out" if h == mine else b"Revoke")
         o.w(b"</button></form></li>")
     o.w(b"</ul>")
+    foot(o)
+
+
+def sealed_sessions(o, device, csrf, mine, info, msg=None):
+    # The Sessions page with the sealed store: each session lives in its browser's cookie,
+    # so this device can show the viewer's own session, its deny-list and the generation.
+    # mine: the viewer's session; info: the store's stats() plus the user's "generation".
+    head(o, "Sessions", device, "/sessions", csrf)
+    message(o, msg, ok=True)
+    o.w(b'<p class="sub">Sessions are sealed in each browser&#39;s cookie: this device keeps')
+    o.w(b" no list of them, so it cannot show or revoke them one by one.</p>")
+    left = mine.expires_in()
+    facts(
+        o,
+        (
+            (b"This session", "%s, started %s ago" % (mine.user, duration(mine.age))),
+            (b"Ends", "in %s if not used" % duration(left) if left is not None else "-"),
+            (b"Logouts remembered", "%d of %d here" % (info["deny_used"], info["deny_slots"])),
+            (b"Generation", "%d for %s" % (info["generation"], mine.user)),
+        ),
+    )
+    o.w(b'<form class="card" method="post" action="/sessions/everywhere">')
+    o.w(b'<h2>Log out everywhere</h2><p class="sub">Every session of this user ends, on')
+    o.w(b" every browser and script, this one too: every older cookie is refused. A logout")
+    o.w(b" is remembered by the device that served it only.</p>")
+    hidden(o, "csrf", csrf)
+    o.w(b'<button class="wide del">Log out everywhere</button></form>')
     foot(o)
 
 

@@ -75,6 +75,7 @@ def defaults(profile):
 
 class Settings:
     def __init__(self, folder, profile):
+        self.folder = folder  # the data folder (the sealed store's files live there too)
         self.path = folder + "/" + FILE
         self.profile = profile
         self.values = defaults(profile)

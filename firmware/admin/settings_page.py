@@ -168,7 +168,7 @@ def _change_password(a, req, s):
     if errors:
         return _page(a, s, 400, pw_errors=errors)
     a.account.set_password(new)
-    a.ring.revoke_user(USER, keep=s)
+    a.store.revoke_user(USER, keep=s)  # (sealed: a generation bump, on flash)
     req.rotate_session()  # new token for this session too (no fixation)
     s["c"] = auth.new_csrf()
     return web.redirect("/settings?m=password")

@@ -31,6 +31,8 @@ def boot(log=print):
     acct.setup(log)
     _led(prof, 1)
     net.up(prof, st, log=log)
+    if board.sessions(prof) == "sealed" and net.STATE["mode"] == "station":
+        net.sync_clock(log)  # sealed cookies need the wall clock (docs/sessions.md)
     _led(prof, 0)
     _booted = (prof, st, acct)
     gc.collect()
@@ -71,7 +73,7 @@ def run(log=print):
     from .app import Admin
 
     prof, st, acct = boot(log)
-    admin = Admin(prof, st, acct, net.STATE)
+    admin = Admin(prof, st, acct, net.STATE, log=log)
     admin.server.on_error = _report
     host = board.host(prof)
     port = board.port(prof)

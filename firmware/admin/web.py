@@ -114,10 +114,10 @@ def log_in(a, req, user, password, cookie):
         return THROTTLED, wait
     if not ok:
         return WRONG, None
-    st = a.ring
+    st = a.store
     own = req.session is not None and req.session.valid and cookie
-    if len(st) >= st.capacity and not own:
-        return FULL, None
+    if st.capacity is not None and len(st) >= st.capacity and not own:
+        return FULL, None  # (the sealed store has no capacity: nothing is kept per session)
     try:
         s = req.start_session(USER, ROLE_ADMIN) if cookie else st.create(USER, ROLE_ADMIN)
     except RingFull:
@@ -130,5 +130,13 @@ def log_in(a, req, user, password, cookie):
 def full_text(a):
     return (
         "All %d session slots are in use. Log out on another device, or wait for a session"
-        " to time out, then try again." % a.ring.capacity
+        " to time out, then try again." % a.store.capacity
     )
+
+
+def sessions_text(a):
+    # The dashboard's line on sessions.
+    st = a.store
+    if st.capacity is None:
+        return "sealed in cookies (no slots on this device)"
+    return "%d in use of %d" % (len(st), st.capacity)

@@ -31,6 +31,7 @@ class Req:
         self.set = []
         self.ring = app.ring
         self.session = None
+        self.issued = False
         tok = self.cookies.get("sid")
         if tok:
             s = self.ring.get(tok)
@@ -38,26 +39,56 @@ class Req:
                 self.ring.touch(s)
                 self.session = s
 
+    # Session changes as binding.py makes them: a started or rotated session's cookie is sent
+    # once the handler is done, with what the store wants re-sent (a re-sealed cookie).
     def start_session(self, user, role):
         if self.session is not None:
             self.ring.revoke(self.session)
         self.session = self.ring.create(user, role)
-        self.set.append(("sid", self.session.token))
+        self.issued = True
         return self.session
 
     def end_session(self):
         if self.session is not None:
             self.ring.revoke(self.session)
         self.session = None
+        self.issued = False
         self.set.append(("sid", ""))
 
     def rotate_session(self):
-        s = self.ring.rotate(self.session)
-        self.set.append(("sid", s.token))
-        return s
+        self.session = self.ring.rotate(self.session)
+        self.issued = True
+        return self.session
+
+    def finish(self):
+        s = self.session
+        if s is None:
+            return
+        tok = self.ring.pending(s)
+        if tok is None and self.issued:
+            tok = s.token
+        if tok is not None:
+            self.set.append(("sid", tok))
 
 
-def _app(name, **prof):
+class Wall(FakeClock):
+    # A ticks clock that is also a wall clock (time(), gmtime()): one clock moves both.
+    def __init__(self, unix=1800000000):
+        super().__init__()
+        self.unix = unix
+
+    def advance(self, ms):
+        super().advance(ms)
+        self.unix += ms / 1000
+
+    def time(self):
+        return int(self.unix)
+
+    def gmtime(self, secs=0):
+        return (1970, 1, 1, 0, 0, 0, 3, 1)
+
+
+def _app(name, log=None, **prof):
     d = scratch(name)
     p = dict(DEFAULTS)
     p.update({"name": "t", "slots": 4, "pbkdf2_iterations": 10})
@@ -66,8 +97,9 @@ def _app(name, **prof):
     st.load(Log())
     acct = Account(d, 10)
     acct.setup(Log(), given=PW)
-    clock = FakeClock()
-    app = Admin(p, st, acct, {"mode": "host", "ssid": "", "ip": ""}, clock=clock)
+    clock = Wall()
+    net = {"mode": "host", "ssid": "", "ip": ""}
+    app = Admin(p, st, acct, net, clock=clock, wall=clock, log=log or Log())
     return app, clock
 
 
@@ -77,6 +109,7 @@ def _call(app, req):
         "/": app.dashboard,
         "/sessions": app.sessions,
         "/sessions/revoke": app.revoke,
+        "/sessions/everywhere": app.everywhere,
         "/logout": app.logout,
         "/api/status": app.api_status,
     }.get(path)
@@ -85,7 +118,9 @@ def _call(app, req):
             handler = app.login if req.method == "POST" else app.login_form
         elif path == "/settings":
             handler = app.settings_save if req.method == "POST" else app.settings_form
-    return handler(req)
+    resp = handler(req)
+    req.finish()
+    return resp
 
 
 def _login(app, password=PW):
@@ -224,3 +259,146 @@ def test_connection_limits_come_from_the_profile():
     for conns, per, want in ((4, 4, 3), (4, 9, 3), (3, 3, 2), (1, 1, 0), (4, 0, 0)):
         app, clock = _app("limits-%d-%d" % (conns, per), max_conns=conns, max_per_client=per)
         assert app.server.max_per_client == want, (conns, per)  # never the last slot
+
+
+# -- the sealed store ("sessions": "sealed") -----------------------------------------------------
+def _visit(app, sid, path="/", method="GET", form=None):
+    # One request as a browser makes it: (answer, the cookie it holds afterwards).
+    req = Req(app, method, path, form, cookies={"sid": sid})
+    resp = _call(app, req)
+    for name, value in req.set:
+        if name == "sid":
+            sid = value
+    return resp, sid
+
+
+def _sealed_app(name, **prof):
+    log = Log()
+    app, clock = _app(name, log, sessions="sealed", **prof)
+    assert app.sealed and "sessions sealed in cookies" in log.text(), log.text()
+    return app, clock
+
+
+def test_sealed_mode_slides_the_cookie_and_times_out():
+    app, clock = _sealed_app("sealed-timeouts")
+    resp, sid = _login(app)
+    assert resp.status == 303 and sid and len(sid) > 100  # a Fernet token, not a ring token
+    assert app.store.get(sid)["c"]  # the CSRF token made at login is in the cookie sent
+    first = sid
+    for _ in range(3):  # used every 14 minutes: re-sealed past half the idle timeout, alive
+        clock.advance_s(14 * 60)
+        resp, sid = _visit(app, sid)
+        assert resp.status == 200
+    assert sid != first and app.store.get(first) is None  # the first cookie is past its idle
+    clock.advance_s(15 * 60 + 1)  # 15 minutes idle: refused
+    assert _location(_visit(app, sid)[0]) == "/login"
+    _, sid = _login(app)
+    for _ in range(12 * 6 - 1):  # busy for 12 hours, a request every 10 minutes
+        clock.advance_s(600)
+        resp, sid = _visit(app, sid)
+        assert resp.status == 200
+    clock.advance_s(600)
+    assert _location(_visit(app, sid)[0]) == "/login"  # the absolute timeout, sealed inside
+
+
+def test_sealed_mode_has_no_slot_limit_and_says_so():
+    app, clock = _sealed_app("sealed-many", slots=1)
+    sids = [_login(app)[1] for _ in range(5)]
+    assert len(set(sids)) == 5 and None not in sids
+    for sid in sids:
+        resp = _page(app, sid)
+        assert resp.status == 200
+    body = bytes(resp.body)
+    assert b"sealed in cookies (no slots on this device)" in body
+    st = _call(app, Req(app, "GET", "/api/status", cookies={"sid": sids[0]})).body
+    assert '"store": "sealed"' in st and '"capacity": null' in st
+    clock.advance_s(3)
+    assert app.store.now() == 3  # the uptime clock of the dashboard
+
+
+def test_sealed_password_change_keeps_only_this_session_across_a_restart():
+    app, _ = _sealed_app("sealed-password")
+    _, a = _login(app)
+    _, b = _login(app)
+    api = app.store.create("admin", ROLE_ADMIN).token
+    csrf = app.store.get(a)["c"]
+    form = {"csrf": csrf, "form": "password", "current": PW, "new": "new password!"}
+    form["confirm"] = "new password!"
+    resp, new_a = _visit(app, a, "/settings", "POST", form)
+    assert resp.status == 303 and _location(resp) == "/settings?m=password"
+    assert new_a != a and app.store.get(a) is None and app.store.get(new_a) is not None
+    assert app.store.get(b) is None and app.store.get(api) is None
+    assert app.store.get(new_a)["c"] != csrf
+    assert app.store.generation("admin") == 1
+    # a new app on the same flash (a reboot): the generation came back from its file
+    again = Admin(
+        app.profile, app.settings, app.account, app.net, clock=Wall(), wall=Wall(), log=Log()
+    )
+    assert again.sealed and again.store.generation("admin") == 1
+    assert again.store.get(b) is None and again.store.get(new_a) is not None
+    assert _login(app, PW)[0].status == 401
+    assert _login(app, "new password!")[0].status == 303
+
+
+def test_sealed_sessions_page_and_log_out_everywhere():
+    app, _ = _sealed_app("sealed-everywhere")
+    _, a = _login(app)
+    _, b = _login(app)
+    page = bytes(_page(app, a, "/sessions").body)
+    assert b"this device keeps no list of them" in page
+    assert b"Generation</dt><dd>0 for admin" in page
+    assert b'action="/sessions/everywhere"' in page and b"Log out everywhere" in page
+    assert b"0 of 32 here" in page
+    assert a.encode() not in page and b.encode() not in page
+    csrf = app.store.get(a)["c"]
+    # another session's CSRF token, or a foreign Origin: refused, nothing changes
+    resp, _ = _visit(app, a, "/sessions/everywhere", "POST", {"csrf": app.store.get(b)["c"]})
+    assert resp.status == 403 and app.store.generation("admin") == 0
+    req = Req(app, "POST", "/sessions/everywhere", {"csrf": csrf}, {"sid": a})
+    req.headers["origin"] = "http://evil.example"
+    assert _call(app, req).status == 403
+    resp, after = _visit(app, a, "/sessions/everywhere", "POST", {"csrf": csrf})
+    assert resp.status == 303 and _location(resp) == "/login" and after == ""
+    assert app.store.generation("admin") == 1
+    for sid in (a, b):
+        assert _location(_page(app, sid)) == "/login"
+    # a logout is remembered on the deny-list, shown on the page
+    _, c = _login(app)
+    _, d = _login(app)
+    resp, _ = _visit(app, d, "/logout", "POST", {"csrf": app.store.get(d)["c"]})
+    assert resp.status == 303 and _location(_page(app, d)) == "/login"
+    assert b"1 of 32 here" in bytes(_page(app, c, "/sessions").body)
+    # revoking by handle is a ring feature: here the handle is never found
+    resp, _ = _visit(app, c, "/sessions/revoke", "POST", {"csrf": app.store.get(c)["c"]})
+    assert _location(resp) == "/sessions?m=gone"
+
+
+def test_sealed_mode_falls_back_to_the_ring_when_it_cannot_work():
+    # a wall clock that was never set (an access point with no NTP boots in 1970)
+    log = Log()
+    d = scratch("sealed-clock")
+    p = dict(DEFAULTS)
+    p.update({"name": "t", "slots": 2, "pbkdf2_iterations": 10, "sessions": "sealed"})
+    st = Settings(d, p)
+    st.load(Log())
+    acct = Account(d, 10)
+    acct.setup(Log(), given=PW)
+    net = {"mode": "host", "ssid": "", "ip": ""}
+    app = Admin(p, st, acct, net, clock=Wall(), wall=Wall(unix=86400), log=log)
+    assert not app.sealed and app.store.capacity == 2
+    assert "never set" in log.text() and "using the session ring" in log.text(), log.text()
+    resp, sid = _login(app)
+    assert resp.status == 303 and len(sid) == 27 and _page(app, sid).status == 200
+    # a damaged key file: refused, kept as it is (a fleet shares it), the ring instead
+    with open(d + "/sealed.keys", "w") as f:
+        f.write("not a key\n")
+    log = Log()
+    app = Admin(p, st, acct, net, clock=Wall(), wall=Wall(), log=log)
+    assert not app.sealed and "damaged" in log.text(), log.text()
+    with open(d + "/sealed.keys") as f:
+        assert f.read() == "not a key\n"
+    # a store this firmware does not know
+    log = Log()
+    p["sessions"] = "cloud"
+    app = Admin(p, st, acct, net, clock=Wall(), wall=Wall(), log=log)
+    assert not app.sealed and "unknown session store" in log.text()

@@ -621,3 +621,19 @@ def test_flashfile_replaces_atomically_and_finishes_an_interrupted_write():
     flashfile.write(p, b"x" * 100)
     e = raises(ValueError, flashfile.read, p, 99)
     assert "100" in str(e) and "99" in str(e)
+
+
+def test_now_counts_uptime_on_the_ticks_clock():
+    from _support import FakeClock
+
+    clk = FakeClock(start=(1 << 30) - 1500)  # wraps during the test
+    wall = FakeWall()
+    st = _store(wall, ticks=clk)
+    assert st.now() == 0
+    clk.advance(2500)
+    wall.t = 0  # the wall clock jumping does not move the uptime
+    assert st.now() == 2
+    for _ in range(10):
+        clk.advance_s(3600 * 24)
+        st.tick()
+    assert st.now() == 2 + 10 * 86400

@@ -62,8 +62,9 @@ class Binding:
         return s
 
     def _deliver(self, req, s):
+        # s's cookie goes out in finish(), once the handler is done: a store that seals the
+        # session into the cookie seals what the handler put in it after starting it.
         req.issued = s
-        self._send(req, s.token)
 
     def _send(self, req, tok):
         self._queue(req, cookie.build(self.cookie_name, tok, secure=self.secure))
@@ -105,14 +106,18 @@ class Binding:
         return s
 
     def finish(self, req):
-        # The handler is done: a session the store must re-send (sealed in the cookie, say)
-        # gets its cookie now, unless the handler already set one. Runs on every logged-in
-        # request: shallow expressions only, so its frame stays off the heap on MicroPython.
+        # The handler is done: the session it started or rotated gets its cookie, and one the
+        # store must re-send (sealed in the cookie, say) gets a fresh one. Runs on every
+        # logged-in request: shallow expressions only, so its frame stays off the heap on
+        # MicroPython. (A re-sent cookie leaves the old one good: nothing to undo for it.)
         s = req.session
-        if s is not None and req.issued is None:
-            tok = self.store.pending(s)
-            if tok is not None:  # (the old cookie stays good: nothing to revoke on failure)
-                self._send(req, tok)
+        if s is None:
+            return
+        tok = self.store.pending(s)
+        if tok is None and req.issued is not None:
+            tok = s.token  # a new token of a store that re-sends nothing (the ring)
+        if tok is not None:
+            self._send(req, tok)
 
     def undo(self, req):
         # The request failed: the cookies it queued are dropped (a failed request sets nothing

@@ -8,7 +8,8 @@
 # Plaintext (version 1): [1][flags] then the body, deflated (zlib format) when flags & 1:
 #   sid 8 | generation 4 | created 4 | expiry 4 (Unix s, 0: none) | role 1
 #   | purpose length 1 + purpose | user length 1 + user | data (ring.encode_items)
-import binascii
+# The view class is in sealed_view.py, the key file and clocks in sealed_keys.py, compression
+# in sealed_zip.py; this module imports them, never the other way.
 import json
 import os
 import time
@@ -17,16 +18,7 @@ from micropython import const
 
 from . import flashfile
 from . import token as _tok
-from .fernet import (
-    SKEW,
-    b64u_decode,
-    b64u_encode,
-    cryptolib,  # None on a port built without it
-    derive_key,
-    seal,
-    sealed_len,
-    unseal,
-)
+from .fernet import SKEW, cryptolib, seal, unseal  # cryptolib: None on a port built without it
 from .fernet import key as _fernet_key
 from .ring import (  # noqa: F401 - the same exceptions as the ring, for apps to import here
     ROLE_USER,
@@ -36,138 +28,32 @@ from .ring import (  # noqa: F401 - the same exceptions as the ring, for apps to
     decode_items,
     encode_items,
 )
+from .sealed_keys import (  # noqa: F401 - part of this module's interface
+    MIN_UNIX,
+    ClockNotSet,
+    add_master,
+    load_keys,
+    read_masters,
+    unix_offset,
+    write_masters,
+)
+from .sealed_view import DIRTY as _DIRTY
+from .sealed_view import STALE as _STALE
+from .sealed_view import UNSENT as _UNSENT
+from .sealed_view import SealedSession
+from .sealed_zip import find_deflater, inflate
 
 _PLAIN_V = const(1)
 _COMPRESSED = const(1)
 _SID = const(8)
 _FIXED = const(23)  # version, flags, sid, generation, created, expiry, role
 _MAX_PLAIN = const(4096)  # inflated plaintext cap (against a compressed bomb)
-_ZLIB_WBITS = const(10)  # 1 KB window: a board inflates with no more than that
 _KEYS_MAX = const(3)
-_MASTER = const(32)
-MIN_UNIX = const(1704067200)  # 2024-01-01: a wall clock below this was never set
-_DIRTY = const(1)  # view state: data changed since the last seal
-_STALE = const(2)  # touch(): past half the idle timeout, or opened with an older key
-_UNSENT = const(4)  # create()/rotate(): the token is new
 
 
 def _be32(b, o):
     # big-endian unsigned 32 bits at b[o], with no slice
     return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]
-
-
-class ClockNotSet(RuntimeError):
-    # The wall clock reads before 2024 (no NTP, no RTC): a cookie sealed now would be misread
-    # by every correctly clocked peer. Use the ring, or set the clock (ntptime) first.
-    pass
-
-
-# -- time -------------------------------------------------------------------------------------
-def unix_offset(epoch_year):
-    # Seconds from 1970-01-01 to epoch_year-01-01 (ESP32: 2000; unix and RP2 ports: 1970).
-    days = 0
-    for y in range(1970, epoch_year):
-        days += 366 if (y % 4 == 0 and y % 100 != 0) or y % 400 == 0 else 365
-    return days * 86400
-
-
-# -- keys -------------------------------------------------------------------------------------
-def read_masters(path):
-    # The master secrets in a key file (one base64url line each, the first seals), or None
-    # when the file is missing. ValueError for a damaged file: never replaced silently, since
-    # a fleet shares it.
-    raw = flashfile.read(path, 1024)
-    if raw is None:
-        return None
-    out = []
-    for line in raw.decode().split("\n"):
-        line = line.strip()
-        if line:
-            m = b64u_decode(line)
-            if m is None or len(m) != _MASTER:
-                raise ValueError("key file %s is damaged" % path)
-            out.append(m)
-    if not 1 <= len(out) <= _KEYS_MAX:
-        raise ValueError("key file %s holds %d keys (1..%d)" % (path, len(out), _KEYS_MAX))
-    return out
-
-
-def write_masters(path, masters):
-    flashfile.write(path, "".join(b64u_encode(m) + "\n" for m in masters[:_KEYS_MAX]))
-
-
-def load_keys(path, purpose="session"):
-    # The key ring of one purpose from the key file at path, made (os.urandom, written
-    # atomically) at first use.
-    masters = read_masters(path)
-    if masters is None:
-        masters = [os.urandom(_MASTER)]
-        write_masters(path, masters)
-    return [derive_key(m, purpose) for m in masters]
-
-
-def add_master(path):
-    # Key rotation: a new first master seals from now on; the older ones still open, and the
-    # oldest of three is retired (its cookies are refused from then on).
-    masters = read_masters(path) or []
-    write_masters(path, [os.urandom(_MASTER)] + masters[: _KEYS_MAX - 1])
-
-
-# -- compression (optional, feature-detected) -------------------------------------------------
-def _module(name, attr):
-    # The module if this runtime has it with attr (a feature test, never a platform test).
-    try:
-        m = __import__(name)
-    except ImportError:
-        return None
-    return m if hasattr(m, attr) else None
-
-
-def _find_deflater():
-    zlib = _module("zlib", "compressobj")  # CPython
-    if zlib is not None:
-
-        def z(data):
-            c = zlib.compressobj(9, 8, _ZLIB_WBITS)
-            return c.compress(data) + c.flush()
-
-        return z
-    deflate = _module("deflate", "DeflateIO")
-    if deflate is not None and hasattr(deflate.DeflateIO, "write"):  # DEFLATE_COMPRESS builds
-        import io
-
-        def d(data):
-            out = io.BytesIO()
-            f = deflate.DeflateIO(out, deflate.ZLIB, _ZLIB_WBITS)
-            f.write(data)
-            f.close()
-            return out.getvalue()
-
-        return d
-    return None
-
-
-def inflate(data, cap):
-    # The zlib stream's contents, or None if it is damaged, asks for a window over 1 KB or
-    # inflates to more than cap bytes (read no further than that: no bomb).
-    if len(data) < 2 or data[0] & 0x0F != 8 or data[0] >> 4 > _ZLIB_WBITS - 8:
-        return None
-    try:
-        deflate = _module("deflate", "DeflateIO")  # MicroPython
-        if deflate is not None:
-            import io
-
-            out = deflate.DeflateIO(io.BytesIO(data), deflate.ZLIB).read(cap + 1)
-        else:
-            z = _module("zlib", "decompressobj").decompressobj()
-            out = z.decompress(data, cap + 1)
-            if len(out) <= cap and not z.eof:
-                return None
-    except Exception:  # noqa: BLE001 - a damaged stream: OSError here, zlib.error on CPython
-        return None
-    if out is None or len(out) > cap:
-        return None
-    return out
 
 
 # -- the store --------------------------------------------------------------------------------
@@ -186,11 +72,12 @@ class SealedStore:
         compress=False,
         cookie_name="sid",
         clock=time,
+        ticks=None,
     ):
         # keys: 1..3 Fernet keys (32 bytes or base64url text), the first seals; or key_file,
         # the path of a key file of master secrets (load_keys). gen_file: where the users'
         # generations are kept (None: RAM only, lost at reboot). clock: time() and gmtime()
-        # as the time module has them.
+        # as the time module has them; ticks: ticks_ms() and ticks_diff() for now().
         if cryptolib is None:
             raise RuntimeError("this MicroPython build has no cryptolib: use the ring")
         if key_file is not None:
@@ -205,8 +92,12 @@ class SealedStore:
         self._pb = purpose.encode()
         self.cookie_name = cookie_name
         self._clock = clock
+        self._ticks = ticks if ticks is not None else time  # ticks_ms()/ticks_diff(), now()
+        self._t = self._ticks.ticks_ms()
+        self._sec = 0
+        self._ms = 0
         self._offset = unix_offset(clock.gmtime(0)[0])
-        self._deflate = _find_deflater() if compress else None
+        self._deflate = find_deflater() if compress else None
         self.compress = self._deflate is not None  # False when asked but unsupported here
         self._gen_file = gen_file
         self._gens = {}
@@ -286,8 +177,23 @@ class SealedStore:
         except ClockNotSet:
             return default
 
+    def now(self):
+        # Seconds since the store started (uptime, as the ring's now()), counted on the ticks
+        # clock: the wall clock may be set, or jump, later. Read at least once per half ticks
+        # period (6 days on a board): tick() does.
+        c = self._ticks
+        t = c.ticks_ms()
+        d = c.ticks_diff(t, self._t)
+        self._t = t
+        if d > 0:
+            ms = self._ms + d
+            self._sec += ms // 1000
+            self._ms = ms % 1000
+        return self._sec
+
     def tick(self):
         # Watchdog upkeep: free deny-list entries whose tokens have expired anyway.
+        self.now()
         now = self._now_or(0)
         e = self._deny_exp
         for i in range(self._n):
@@ -500,151 +406,3 @@ class SealedStore:
         v.token = seal(self._keys[0], self._pack(v, encode_items(v._items)), now)
         v._ts = now
         v._kidx = 0
-
-
-class SealedSession:
-    # A view of one sealed session: the opened cookie's contents, held in this object. It
-    # goes stale (valid False, data access raises SessionEnded) once revoked or when its
-    # user's generation moves on. Data as in the ring: a small dict of str keys to str, bytes,
-    # int, bool or None.
-
-    def __init__(self, store):
-        self._store = store
-        self._live = False
-        self.token = None
-        self._state = 0
-        self._kidx = 0
-        self._ts = 0
-
-    def _bind(self, store, sid, gen, created, exp, role, user, items):
-        self._store = store
-        self._live = True
-        self._sid = sid
-        self._gen = gen
-        self._created = created
-        self._exp = exp
-        self._role = role
-        self._user = user
-        self._items = items
-        self._state = 0
-        self._dv = store._deny_ver
-
-    @property
-    def valid(self):
-        s = self._store
-        if not self._live or self._gen != s._gens.get(self._user, 0):
-            return False
-        if self._dv != s._deny_ver:  # something was denied since: is it this session?
-            if s._denied(self._sid, s._now_or(0)):
-                self._live = False
-                return False
-            self._dv = s._deny_ver
-        return True
-
-    def _check(self):
-        if not self.valid:
-            raise SessionEnded("session has ended")
-
-    @property
-    def user(self):
-        self._check()
-        return self._user
-
-    @property
-    def role(self):
-        self._check()
-        return self._role
-
-    @property
-    def handle(self):
-        # Public name of the session (hex of its random id, kept across re-seals, new on
-        # rotate); not a credential.
-        self._check()
-        return binascii.hexlify(self._sid).decode()
-
-    @property
-    def age(self):
-        self._check()
-        return self._store.unix() - self._created
-
-    @property
-    def idle(self):
-        # Seconds since the cookie was last sealed (the store sees no requests in between).
-        self._check()
-        return self._store.unix() - self._ts
-
-    def expires_in(self):
-        # Seconds until the session ends if it stays idle (the nearer of both timeouts).
-        s = self._store
-        now = s.unix()
-        left = []
-        if s.idle_s:
-            left.append(s.idle_s - (now - self._ts))
-        if self._exp:
-            left.append(self._exp - now)
-        return max(0, min(left)) if left else None
-
-    @property
-    def sealed_size(self):
-        # Bytes of the cookie value for the session as it is now.
-        self._check()
-        return sealed_len(len(self._store._pack(self, encode_items(self._items))))
-
-    # -- data ---------------------------------------------------------------------------------
-    def _set(self, items):
-        # Store items if the cookie still fits, else SessionDataFull and nothing changes.
-        s = self._store
-        n = sealed_len(len(s._pack(self, encode_items(items))))
-        if not s._fits(n):
-            raise SessionDataFull(
-                "the sealed cookie would be %d bytes with its name, browsers keep %d"
-                % (len(s.cookie_name) + n, s.COOKIE_MAX)
-            )
-        self._items = items
-        self._state |= _DIRTY
-
-    def __getitem__(self, key):
-        self._check()
-        for k, v in self._items:
-            if k == key:
-                return v
-        raise KeyError(key)
-
-    def get(self, key, default=None):
-        self._check()
-        for k, v in self._items:
-            if k == key:
-                return v
-        return default
-
-    def __contains__(self, key):
-        self._check()
-        for k, _ in self._items:
-            if k == key:
-                return True
-        return False
-
-    def __setitem__(self, key, value):
-        if not isinstance(key, str):
-            raise TypeError("session keys are str")
-        self._check()
-        self._set([kv for kv in self._items if kv[0] != key] + [(key, value)])
-
-    def __delitem__(self, key):
-        self._check()
-        kept = [kv for kv in self._items if kv[0] != key]
-        if len(kept) == len(self._items):
-            raise KeyError(key)
-        self._set(kept)
-
-    def keys(self):
-        self._check()
-        return [k for k, _ in self._items]
-
-    def items(self):
-        self._check()
-        return list(self._items)
-
-    def clear(self):
-        self._check()
-        self._set([])
