@@ -98,7 +98,7 @@ class Binding:
     def rotate(self, req):
         # A new token for the current session (same user, role and data); re-sets the cookie.
         if req.session is None:
-            from .ring import SessionEnded
+            from .session import SessionEnded
 
             raise SessionEnded("no session to rotate")
         s = self.store.rotate(req.session)

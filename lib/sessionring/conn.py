@@ -9,7 +9,7 @@ from micropython import const
 
 from .request import Request
 from .response import CONTINUE, HTML_LINE, conn_mode, head, put, send
-from .ring import RingFull
+from .session import RingFull
 
 # what a slot is doing (pool.py reads them for eviction and timeouts)
 FREE = const(0)

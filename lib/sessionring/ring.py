@@ -13,6 +13,16 @@ import time
 from micropython import const
 
 from . import token as _tok
+from .session import (  # noqa: F401 - re-exported: apps import them from here
+    ROLE_ADMIN,
+    ROLE_ANON,
+    ROLE_USER,
+    RingFull,
+    SessionDataFull,
+    SessionEnded,
+    decode_items,
+    encode_items,
+)
 
 _LIVE = const(1)
 _ROLE = const(1)
@@ -24,85 +34,6 @@ _USER = const(13)
 _SECRET = const(28)
 HEADER = const(44)
 USER_BYTES = const(15)
-
-ROLE_ANON = const(0)  # a visitor with a session but no login
-ROLE_USER = const(1)
-ROLE_ADMIN = const(2)
-
-
-class RingFull(Exception):
-    # No slot can be taken without evicting a session of higher privilege (HTTP: 503).
-    pass
-
-
-class SessionDataFull(ValueError):
-    # The session's data would not fit its data area; the old data is left as it was.
-    pass
-
-
-class SessionEnded(Exception):
-    # The view's session was revoked, expired or its slot reused.
-    pass
-
-
-# -- per-session data: one encoding for the ring's slots and the sealed store's cookies ----------
-# Entries of [key length][key][type][value length][value]; a 0 byte (or the end) ends them.
-# Types: s str, b bytes, i int (decimal), T True, F False, N None.
-def encode_items(items):
-    # bytearray of (key, value) pairs; TypeError or SessionDataFull for what cannot be stored.
-    enc = bytearray()
-    for key, val in items:
-        kb = key.encode()
-        if val is None:
-            t, vb = b"N", b""
-        elif val is True or val is False:
-            t, vb = (b"T" if val else b"F"), b""
-        elif isinstance(val, int):
-            t, vb = b"i", str(val).encode()
-        elif isinstance(val, str):
-            t, vb = b"s", val.encode()
-        elif isinstance(val, (bytes, bytearray)):
-            t, vb = b"b", bytes(val)
-        else:
-            raise TypeError("session values are str, bytes, int, bool or None")
-        if not 0 < len(kb) < 256 or len(vb) > 255:
-            raise SessionDataFull("session key 1..255 bytes and value at most 255 bytes")
-        enc.append(len(kb))
-        enc.extend(kb)
-        enc.extend(t)
-        enc.append(len(vb))
-        enc.extend(vb)
-    return enc
-
-
-def decode_items(b, p, end):
-    # [(key, value)] of the entries in b[p:end]. ValueError when an entry runs past end (the
-    # ring never writes one; a sealed cookie is only decoded after its MAC checked out).
-    out = []
-    while p < end and b[p]:
-        kl = b[p]
-        if p + kl + 3 > end:
-            raise ValueError("session data truncated")
-        key = bytes(b[p + 1 : p + 1 + kl]).decode()
-        p += 1 + kl
-        t = b[p]
-        vl = b[p + 1]
-        if p + 2 + vl > end:
-            raise ValueError("session data truncated")
-        raw = bytes(b[p + 2 : p + 2 + vl])
-        p += 2 + vl
-        if t == 0x73:  # s
-            val = raw.decode()
-        elif t == 0x62:  # b
-            val = raw
-        elif t == 0x69:  # i
-            val = int(raw)
-        elif t == 0x54 or t == 0x46 or t == 0x4E:  # T F N
-            val = {0x54: True, 0x46: False}.get(t)
-        else:
-            raise ValueError("unknown session value type")
-        out.append((key, val))
-    return out
 
 
 class SessionRing:

@@ -20,14 +20,6 @@ from . import flashfile
 from . import token as _tok
 from .fernet import SKEW, cryptolib, seal, unseal  # cryptolib: None on a port built without it
 from .fernet import key as _fernet_key
-from .ring import (  # noqa: F401 - the same exceptions as the ring, for apps to import here
-    ROLE_USER,
-    RingFull,
-    SessionDataFull,
-    SessionEnded,
-    decode_items,
-    encode_items,
-)
 from .sealed_keys import (  # noqa: F401 - part of this module's interface
     MIN_UNIX,
     ClockNotSet,
@@ -42,6 +34,14 @@ from .sealed_view import STALE as _STALE
 from .sealed_view import UNSENT as _UNSENT
 from .sealed_view import SealedSession
 from .sealed_zip import find_deflater, inflate
+from .session import (  # noqa: F401 - the same exceptions as the ring, for apps to import here
+    ROLE_USER,
+    RingFull,
+    SessionDataFull,
+    SessionEnded,
+    decode_items,
+    encode_items,
+)
 
 _PLAIN_V = const(1)
 _COMPRESSED = const(1)

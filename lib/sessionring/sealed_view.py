@@ -6,7 +6,7 @@ import binascii
 from micropython import const
 
 from .fernet import sealed_len
-from .ring import SessionDataFull, SessionEnded, encode_items
+from .session import SessionDataFull, SessionEnded, encode_items
 
 DIRTY = const(1)  # view state: data changed since the last seal
 STALE = const(2)  # touch(): past half the idle timeout, or opened with an older key
