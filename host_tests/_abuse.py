@@ -168,3 +168,102 @@ class Background:
             t.join(timeout)
         assert not any(t.is_alive() for t in self.threads), "a load thread did not stop"
         return self.results
+
+
+def free_heap_kb(port, sid, source="127.0.0.1"):
+    """Free heap after a gc.collect(), from the dashboard (KB); None where the interpreter
+    does not report it (CPython)."""
+    st, _, body = request(port, "GET", "/", [("Cookie", "sid=" + sid)], source=source)
+    assert st == 200, st
+    m = re.search(rb"<dt>Free heap</dt><dd>(\d+) KB</dd>", body)
+    return int(m.group(1)) if m else None
+
+
+class Dribbler:
+    """`n` connections from `sources` (round robin) that each send a request head one byte
+    every `gap_s` and never finish it (slowloris); a connection the server closes is opened
+    again when `reconnect`. Runs in its own thread until stop(); bounded by `limit_s`."""
+
+    HEAD = b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + b"a" * 4000
+
+    def __init__(self, port, n, sources=("127.0.0.2",), gap_s=0.2, reconnect=True, limit_s=30):
+        self.port, self.n, self.sources = port, n, sources
+        self.gap_s, self.reconnect, self.limit_s = gap_s, reconnect, limit_s
+        self.opened = 0
+        self.cut = 0  # connections the server closed (or answered, which ends them too)
+        self.failed = 0  # connects that failed
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+
+    def _open(self, i):
+        try:
+            s = connect(self.port, self.sources[i % len(self.sources)], timeout=2)
+            s.setblocking(False)
+            self.opened += 1
+            return [s, 0]
+        except OSError:
+            self.failed += 1
+            return None
+
+    def _run(self):
+        conns = [self._open(i) for i in range(self.n)]
+        end = time.monotonic() + self.limit_s
+        while not self._stop.is_set() and time.monotonic() < end:
+            for i, c in enumerate(conns):
+                if c is None:
+                    if self.reconnect:
+                        conns[i] = self._open(i)
+                    continue
+                s, pos = c
+                try:
+                    try:
+                        if s.recv(4096) == b"":
+                            raise OSError("closed")
+                        raise OSError("answered")  # a 408/503: the server ended it
+                    except BlockingIOError:
+                        pass
+                    s.send(self.HEAD[pos % len(self.HEAD) : pos % len(self.HEAD) + 1])
+                    c[1] = pos + 1
+                except OSError:
+                    s.close()
+                    self.cut += 1
+                    conns[i] = self._open(i) if self.reconnect else None
+            self._stop.wait(self.gap_s)
+        for c in conns:
+            if c is not None:
+                c[0].close()
+
+    def start(self):
+        self._t.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._t.join(self.limit_s + 10)
+        assert not self._t.is_alive()
+
+
+def hold_idle(port, n, sources=("127.0.0.2",)):
+    """Open n connections that send nothing; returns the sockets (close them yourself)."""
+    out = []
+    for i in range(n):
+        try:
+            out.append(connect(port, sources[i % len(sources)], timeout=2))
+        except OSError:
+            pass
+    return out
+
+
+def tcp_established(port):
+    """Established TCP connections to 127.0.0.1:port, server side, from /proc/net/tcp."""
+    n = 0
+    try:
+        with open("/proc/net/tcp") as f:
+            next(f)
+            for line in f:
+                p = line.split()
+                if p[1].endswith(":%04X" % port) and p[3] == "01":
+                    n += 1
+    except OSError:
+        return None
+    return n
