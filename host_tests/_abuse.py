@@ -267,3 +267,25 @@ def tcp_established(port):
     except OSError:
         return None
     return n
+
+
+def burst(port, n, sources=("127.0.0.2",)):
+    """Start n connections at once (non-blocking connects, nothing sent); returns the
+    sockets, some of which the kernel may still be connecting (close them yourself)."""
+    import errno
+
+    out = []
+    for i in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind((sources[i % len(sources)], 0))
+            s.setblocking(False)
+            rc = s.connect_ex(("127.0.0.1", port))
+            if rc not in (0, errno.EINPROGRESS, errno.EAGAIN):
+                s.close()
+                continue
+        except OSError:
+            s.close()
+            continue
+        out.append(s)
+    return out
