@@ -4,15 +4,23 @@ the LAN), with every wait bounded. Nothing here sleeps to pass: waits are socket
 
 import re
 import socket
+import struct
 import threading
 import time
 
 STATUS = re.compile(rb"HTTP/1\.[01] (\d{3}) ")
 HANG_S = 8.0  # no answer and no close within this: a hang (the read timeout is 5 s)
+# Close with a reset instead of a FIN (SO_LINGER 0): a long run (tools/soak.py) opens hundreds
+# of thousands of connections, and as many in TIME_WAIT on the client side slow every new
+# connect() in the kernel until the load generator, not the server, stalls.
+RESET_ON_CLOSE = False
+_LINGER0 = struct.pack("ii", 1, 0)
 
 
 def connect(port, source="127.0.0.1", timeout=HANG_S):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if RESET_ON_CLOSE:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER0)
     s.settimeout(timeout)
     s.bind((source, 0))
     s.connect(("127.0.0.1", port))
@@ -277,6 +285,8 @@ def burst(port, n, sources=("127.0.0.2",)):
     out = []
     for i in range(n):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if RESET_ON_CLOSE:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER0)
         try:
             s.bind((sources[i % len(sources)], 0))
             s.setblocking(False)
