@@ -67,6 +67,7 @@ def pending_connection_burst_of_1000_idle_connections(fw):
         for s in socks:
             s.close()
     print("\nburst on %s: %d connections started; admin %s" % (fw.interp, len(socks), dict(got)))
+    assert fw.proc.poll() is None, "the firmware died: exit %s" % fw.proc.poll()
     assert got[200] >= 15, got
     _after(fw, admin)
 
