@@ -7,7 +7,7 @@ PORT ?=
 SESSIONS ?=
 BOARD ?= unix
 
-.PHONY: setup test test-fast run bench bench-ring bench-http footprint screenshots lint format deploy vboard clean
+.PHONY: setup test test-fast run bench bench-ring bench-http footprint screenshots lint format deploy vboard clean soak
 
 setup:
 	@tools/setup.sh
@@ -39,6 +39,12 @@ bench-http: setup
 
 footprint: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/bench.py footprint
+
+# The abuse mix against the firmware for MINUTES minutes (default 5), sampled every second:
+# OUT/soak.csv, OUT/soak.png and a one-line verdict (OUT defaults to docs/soak).
+soak: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/soak.py --minutes $(or $(MINUTES),5) \
+		--out $(or $(OUT),docs/soak) --py $(PY)
 
 # A virtual board (the unix port with .vboard/ as its flash) for `make deploy BOARD=unix
 # PORT=socket://127.0.0.1:8266`; see docs/deploy.md.

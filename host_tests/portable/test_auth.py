@@ -312,6 +312,157 @@ def test_throttle_rejects_bad_settings():
         raises(ValueError, auth.Throttle, FakeClock(), *args)
 
 
+def test_throttle_per_client_then_account_wide():
+    clock = FakeClock(start=77)
+    t = auth.Throttle(clock, free=3, base_s=1, max_s=300, account_free=10, account_max_s=60)
+    for _ in range(4):
+        t.failed("admin", "10.0.0.2")
+    assert t.wait("admin", "10.0.0.2") == 1  # the guesser waits ...
+    assert t.wait("admin", "10.0.0.3") == 0  # ... the admin's own address does not
+    # guessing from many addresses: the account-wide count starts after its 10 free failures
+    for n in range(4, 10):
+        assert t.failed("admin", "10.0.1.%d" % n) == 0
+    assert t.failed("admin", "10.0.1.99") == 1  # 11th failure of the account
+    assert t.wait("admin", "10.0.0.3") == 1  # everyone without a device token waits
+    assert t.wait("other", "10.0.0.3") == 0  # per account
+    for want in (2, 4, 8, 16, 32, 60, 60):
+        clock.advance_s(60)
+        assert t.wait("admin", "10.0.2.1") == 0
+        assert t.failed("admin", "10.0.2.%d" % want) == want
+        assert t.wait("admin", "10.0.0.3") == want
+
+
+def test_throttle_success_resets_only_that_client():
+    clock = FakeClock()
+    t = auth.Throttle(clock, free=3, base_s=1, max_s=300, account_free=5, account_max_s=60)
+    for _ in range(6):
+        t.failed("admin", "10.0.0.66")  # the guesser: 3 free, then 1, 2, 4 s
+    assert t.wait("admin", "10.0.0.66") == 4
+    assert t.wait("admin", "10.0.0.1") == 1  # account-wide: the 6th failure
+    clock.advance_s(2)
+    t.failed("admin", "10.0.0.1")  # the admin mistypes once: the account's 7th failure
+    assert t.wait("admin", "10.0.0.1") == 2
+    clock.advance_s(2)
+    t.succeeded("admin", "10.0.0.1")
+    assert t.wait("admin", "10.0.0.1") == 0
+    assert t.wait("admin", "10.0.0.66") == 0  # its own 4 s are over ...
+    assert t.failed("admin", "10.0.0.66") == 8  # ... but no free guesses came back
+    assert t.wait("admin", "10.0.0.1") == 4  # and the account-wide count stayed (8th)
+
+
+def test_device_tokens():
+    t = auth.Throttle(FakeClock(), key=b"k" * 32)
+    tok = t.device_token("admin")
+    assert isinstance(tok, str) and tok.startswith("admin.") and len(tok) == 6 + 35
+    assert t.device_ok("admin", tok) and t.device_ok("admin", tok.encode())
+    assert tok != t.device_token("admin")  # a fresh nonce each time
+    assert not t.device_ok("root", tok)
+    assert not t.device_ok("admin", tok[:-1]) and not t.device_ok("admin", tok + "A")
+    for i in range(len(tok)):  # every single-character change is refused
+        c = "B" if tok[i] != "B" else "C"
+        assert not t.device_ok("admin", tok[:i] + c + tok[i + 1 :]), i
+    other = auth.Throttle(FakeClock(), key=b"j" * 32)
+    assert not other.device_ok("admin", tok)  # another key (another boot, by default)
+    for bad in (None, 5, "", "admin.", "é" * 41, b"\xff" * 41, "admin." + "A" * 200, ["x"]):
+        assert not t.device_ok("admin", bad), bad
+    raises(ValueError, t.device_token, "a b")
+    raises(ValueError, t.device_token, "")
+    try:
+        auth.Throttle(FakeClock(), key=b"short")
+        raise AssertionError("a short key was taken")
+    except ValueError:
+        pass
+
+
+def test_device_token_passes_the_account_wide_wait():
+    clock = FakeClock()
+    t = auth.Throttle(clock, free=3, account_free=2, account_max_s=60)
+    dev = t.device_token("admin")
+    for n in range(40):  # guessing from 40 addresses holds the account-wide wait up
+        if t.wait("admin", "10.0.3.%d" % n) == 0:
+            t.failed("admin", "10.0.3.%d" % n)
+        clock.advance(500)
+    assert t.wait("admin", "10.0.0.1") > 0
+    assert t.wait("admin", "10.0.0.1", dev) == 0  # a browser that logged in before
+    assert t.wait("admin", "10.0.0.9", dev) == 0  # from any address
+    assert t.wait("admin", "10.0.0.1", True) == 0  # a logged-in session
+    assert t.wait("admin", "10.0.0.1", "admin.forged") > 0  # a bad token counts as none
+    # a device's own failures delay that device only, and do not count for the account
+    j = t._afind("admin")
+    before = t._afails[j]
+    assert [t.failed("admin", "10.0.0.1", dev) for _ in range(5)] == [0, 0, 0, 1, 2]
+    assert t._afails[j] == before
+    assert t.wait("admin", "10.0.0.200", dev) == 2  # the device, wherever it is
+    t.succeeded("admin", "10.0.0.1", dev)
+    assert t.wait("admin", "10.0.0.1", dev) == 0
+
+
+def _attack(t, clock, addresses, seconds, admin=None):
+    # Every address guesses the moment the throttle lets it (the clock jumps to the next such
+    # moment), for `seconds` of fake time; the admin, a (client, device) pair, asks for its wait
+    # at each of those moments. Returns (guesses, the admin's longest wait).
+    guesses = 0
+    worst = 0
+    left = seconds * 1000
+    while left > 0:
+        nxt = left
+        for a in addresses:
+            w = t.wait("admin", a)
+            if w == 0:
+                t.failed("admin", a)
+                guesses += 1
+                w = t.wait("admin", a)
+            nxt = min(nxt, w * 1000)
+        if admin is not None:
+            worst = max(worst, t.wait("admin", admin[0], admin[1]))
+        step = max(1000, nxt)
+        clock.advance(step)
+        left -= step
+    return guesses, worst
+
+
+def test_throttle_guess_rate_bound():
+    # the documented bound: 10 free, then one per 60 s at most, from any number of addresses
+    # (more than the table holds: evicting entries never frees the account-wide count)
+    clock = FakeClock(start=(1 << 30) - 900000)  # across the ticks wrap
+    t = auth.Throttle(clock, slots=16)
+    many = ["10.0.4.%d" % n for n in range(24)]
+    dev = t.device_token("admin")
+    guesses, worst = _attack(t, clock, many, 3600, admin=("10.0.0.1", dev))
+    assert 60 <= guesses <= 75, guesses
+    assert worst == 0  # the admin's device was never held up
+    assert len(t) <= 16
+    guesses, _ = _attack(t, clock, many, 600)  # at the cap: one a minute
+    assert 9 <= guesses <= 10, guesses
+
+
+def test_throttle_one_address_cannot_hold_the_admin_out():
+    # a new browser (no device token) waits at most account_max_s at a time; one guessing
+    # address holds the way shut only until its own wait outgrows that (its 10th guess), then
+    # the way is open for at least max_s - account_max_s of every max_s
+    clock = FakeClock()
+    t = auth.Throttle(clock)
+    guesses, worst = _attack(t, clock, ["10.0.5.1"], 3600, admin=("10.0.0.1", None))
+    assert guesses <= 23, guesses  # 3 free, 9 after waits of 1..256 s, then 11 of 300 s
+    assert worst <= 60
+    opened = 0
+    for _ in range(300):
+        _attack(t, clock, ["10.0.5.1"], 1)
+        opened += t.wait("admin", "10.0.0.1") == 0
+    assert opened >= 235, opened
+
+
+def test_throttle_table_memory_is_fixed():
+    clock = FakeClock()
+    t = auth.Throttle(clock, slots=8, accounts=2)
+    for n in range(500):
+        t.failed("acct%d" % (n % 5), "10.1.%d.%d" % (n // 250, n % 250))
+        clock.advance(10)
+    assert len(t) == 8
+    assert len(t._acct) == len(t._who) == len(t._fails) == len(t._last) == 8
+    assert len(t._aname) == 2
+
+
 # -- CSRF --------------------------------------------------------------------------------------
 def test_new_csrf():
     seen = set()

@@ -1,0 +1,67 @@
+# request._host_ok: the Host allow-list's parser, called directly on bytearrays. IP literals
+# pass only when strictly valid; names must be on the list; a port is digits only.
+from _support import no_alloc
+from sessionring import request
+
+NAMES = (b"localhost", b"router.lan")
+
+
+def _ok(value, names=NAMES):
+    buf = bytearray(b"xx" + value + b"\r\n")  # the value sits inside a larger buffer
+    return request._host_ok(buf, 2, 2 + len(value), names)
+
+
+def test_ipv4_dotted_quads():
+    for good in (b"1.2.3.4", b"0.0.0.0", b"255.255.255.255", b"192.168.4.1", b"10.0.0.1:80",
+                 b"127.0.0.1:65535", b"1.2.3.4."):  # fmt: skip
+        assert _ok(good), good
+    for bad in (b"1.2.3.4.5", b"999.999.999.999", b"256.1.1.1", b"2130706433", b"1.2.3",
+                b"1..2.3", b".1.2.3", b"1.2.3.4..", b"01.2.3.4", b"1.2.3.0400", b"0x7f.0.0.1",
+                b"1.2.3.4 ", b" 1.2.3.4", b"1.2.3.-4", b"1.2.3.4/", b"1.2.3.4%00",
+                b"1234.1.1.1", b"1.2.3.4:", b"1.2.3.4:x"):  # fmt: skip
+        assert not _ok(bad), bad
+
+
+def test_ipv6_literals():
+    for good in (b"[::1]", b"[::]", b"[::1]:8080", b"[fe80::1]", b"[2001:db8::8a2e:370:7334]",
+                 b"[2001:0db8:0000:0000:0000:ff00:0042:8329]", b"[1:2:3:4:5:6:7:8]",
+                 b"[1::]", b"[1:2:3:4:5:6:7::]", b"[::2:3:4:5:6:7:8]", b"[::ffff:192.0.2.1]",
+                 b"[1:2:3:4:5:6:1.2.3.4]", b"[ABCD:ef01::1]", b"[::1.2.3.4]"):  # fmt: skip
+        assert _ok(good), good
+    for bad in (b"[evil.example]", b"[]", b"[:]", b"[:::]", b"[1:2:3:4:5:6:7:8:9]",
+                b"[1:2:3:4:5:6:7]", b"[1::2::3]", b"[12345::]", b"[::g]", b"[:1]", b"[1:]",
+                b"[::1", b"[::1]x", b"[::1]:", b"[::1]:http", b"[::1]:80:80", b"[1.2.3.4]",
+                b"[::1.2.3]", b"[::1.2.3.4:5]", b"[1:2:3:4:5:6:7:1.2.3.4]", b"[fe80::1%25eth0]",
+                b"[v1.fe]", b"[::256.1.1.1]", b"[ ::1]", b"[::1]:99999"):  # fmt: skip
+        assert not _ok(bad), bad
+
+
+def test_names_and_ports():
+    for good in (b"localhost", b"LocalHost", b"localhost:8080", b"router.lan", b"router.lan.",
+                 b"ROUTER.LAN.:80", b"localhost:0", b"localhost:00080"):  # fmt: skip
+        assert _ok(good), good
+    for bad in (b"localhost:evil", b"localhost:", b"localhost:80:80", b"localhost:-1",
+                b"localhost:65536", b"localhost:123456", b"localhost :80", b"localhost..",
+                b"evil.example", b"localhost.evil", b"router.lan.evil", b"", b":80",
+                b"localhostx", b"router_lan", b"router.lan/x", b"localhost:8 0"):  # fmt: skip
+        assert not _ok(bad), bad
+    assert not _ok(b"localhost", ())  # no names: only IP literals
+    assert _ok(b"1.2.3.4", ())
+
+
+def test_only_the_value_is_read():
+    # the bytes around s..e (a CRLF, the next header) never make a value pass
+    buf = bytearray(b"Host: 1.2.3.4.5\r\nX: 1\r\n")
+    assert not request._host_ok(buf, 6, 15, NAMES)
+    assert request._host_ok(buf, 6, 13, NAMES)  # "1.2.3.4"
+    buf = bytearray(b"[::1]:80]")
+    assert request._host_ok(buf, 0, 8, NAMES)
+    assert not request._host_ok(buf, 0, 9, NAMES)
+
+
+def test_host_ok_allocates_nothing():
+    cases = (b"192.168.4.1:80", b"[2001:db8::ffff:1.2.3.4]:8080", b"router.lan.", b"evil.x:1")
+    bufs = [bytearray(c) for c in cases]
+    check = lambda buf, e, names: request._host_ok(buf, 0, e, names)
+    got = [no_alloc(check, b, len(b), NAMES) for b in bufs]
+    assert got == [True, True, True, False]
