@@ -2,7 +2,7 @@
 stand in for other devices on the LAN). Each is bounded in count and time (a few seconds),
 prints its figures, and asserts that a logged-in admin keeps working during and after, and
 that a new admin login gets through. What fails on today's server core is in
-test_firmware_abuse_pending.py."""
+test_firmware_abuse_core.py."""
 
 import json
 import random
@@ -91,7 +91,7 @@ def test_slowloris_from_one_address(fw):
 
 def test_connection_flood_beyond_the_cap_from_one_address(fw):
     # 40 idle connections (five times the cap) from one address (from several addresses:
-    # test_firmware_abuse_pending.py)
+    # test_firmware_abuse_core.py)
     sources = 1
     admin = _admin(fw)
     addrs = tuple("127.0.0.%d" % (2 + i) for i in range(sources))

@@ -60,7 +60,7 @@ PAUSE_S = 0.005  # between one abuser's requests: heavy load, but not a spin on 
 HEAP_DRIFT_KB = 16
 # connections held at once by the slowloris and the idle bursts: 5 of the profile's 8, so that
 # the short requests and the admin share the other 3 (more, from two addresses, is what the
-# server core cannot withstand yet: host_tests/test_firmware_abuse_pending.py)
+# server core cannot withstand yet: host_tests/test_firmware_abuse_core.py)
 SLOW_CONNS = 2
 IDLE_BURST = 3  # the heap at the end may be this much below its level at the start
 

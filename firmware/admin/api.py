@@ -1,5 +1,6 @@
 # The JSON API for scripts (Bearer tokens), loaded on first use.
-#   POST /api/login {"username", "password"} -> {"token", "expires_in"}; GET /api/status;
+#   POST /api/login {"username", "password"[, "device"]} -> {"token", "expires_in", "device"};
+#   GET /api/status;
 #   POST /api/logout with "Authorization: Bearer <token>".
 import gc
 
@@ -45,7 +46,9 @@ def login(a, req):
         or not isinstance(body.get("password"), str)
     ):
         return web.json_error(400, 'expected {"username": ..., "password": ...}')
-    st, got = web.log_in(a, req, body["username"], body["password"], False)
+    dev = body.get("device")  # the device token of an earlier login, if the script kept it
+    dev = dev if isinstance(dev, str) else None
+    st, got = web.log_in(a, req, body["username"], body["password"], False, dev)
     if st == web.THROTTLED:
         resp = web.json_error(429, "too many failed attempts")
         resp.headers["Retry-After"] = str(got)
@@ -56,7 +59,13 @@ def login(a, req):
         return web.json_error(503, "all session slots are in use")
     got["k"] = "api"
     tok = a.store.pending(got)  # sealed: the token holding the data just written
-    return web.json({"token": tok or got.token, "expires_in": got.expires_in()})
+    return web.json(
+        {
+            "token": tok or got.token,
+            "expires_in": got.expires_in(),
+            "device": a.throttle.device_token(web.USER),  # send it back at the next login
+        }
+    )
 
 
 def logout(a, req):

@@ -33,6 +33,16 @@ def _csp():
     )
 
 
+def _device_key(acct):
+    # The throttle signs device cookies with a key derived from the stored password hash
+    # (secret, random salt, on flash): they outlive a restart, and a new password retires them
+    # at the next one. None (a random key) before any password exists.
+    stored = getattr(acct, "stored", None)
+    if not stored:
+        return None
+    return hashlib.sha256(b"sessionring/v1/device/" + stored.encode()).digest()
+
+
 class Admin:
     def __init__(self, profile, settings, acct, netstate, clock=None, wall=None, log=print):
         # Every limit comes from the board profile under the name it has where it applies:
@@ -70,15 +80,21 @@ class Admin:
             hosts=self.host_names(),
             **kw,
         )
+        # board keys login_X are the Throttle's keywords X
         self.throttle = auth.Throttle(
             free=p["login_free"],
             base_s=p["login_base_s"],
             max_s=p["login_max_s"],
+            account_free=p["login_account_free"],
+            account_base_s=p["login_account_base_s"],
+            account_max_s=p["login_account_max_s"],
+            key=_device_key(acct),
             **kw,
         )
         self.secure = bool(self.server.secure)
         self.scheme = "https" if self.secure else "http"
         self.csrf_cookie = cookie.name_for("csrf", self.secure)
+        self.device_cookie = cookie.name_for("dev", self.secure)
         self.headers = {
             "Cache-Control": "no-store",
             "Content-Security-Policy": _csp(),
@@ -207,6 +223,7 @@ class Admin:
             return self._login_page(req, 503, web.full_text(self), token)
         resp = web.redirect("/")
         resp.set_cookie(self.csrf_cookie, "", max_age=0, secure=self.secure)  # used up
+        web.device_cookie(self, resp)
         return resp
 
     def logout(self, req):

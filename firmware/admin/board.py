@@ -31,6 +31,10 @@ DEFAULTS = {
     "login_free": 3,  # failed logins without a wait, then 1 s, 2 s, 4 s ... up to the max
     "login_base_s": 1,
     "login_max_s": 300,
+    # ... and for the account, whatever the client (looser; a device cookie passes it)
+    "login_account_free": 10,
+    "login_account_base_s": 1,
+    "login_account_max_s": 60,
     "pbkdf2_iterations": 2000,
     "wifi_mode": "sta_ap",
     "wifi_connect_s": 15,

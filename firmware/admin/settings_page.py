@@ -150,7 +150,7 @@ def _save_device(a, req, s):
 
 def _change_password(a, req, s):
     f = req.form
-    ok, wait = web.password_ok(a, USER, f.get("current", ""))
+    ok, wait = web.password_ok(a, req, USER, f.get("current", ""), device=True)
     if wait:
         resp = _page(a, s, 429, pw_errors={"current": "Too many failed attempts."})
         resp.headers["Retry-After"] = str(wait)

@@ -89,27 +89,47 @@ THROTTLED = 429  # too many failures: wait the seconds returned
 FULL = 503  # every session slot holds a live session: nobody is logged out for a new one
 
 
-def password_ok(a, user, password):
+def password_ok(a, req, user, password, device=None):
     # (True, 0) for the right password, (False, 0) for a wrong one, (False, s) while the
-    # throttle makes failed logins wait s seconds (checked before any hashing).
-    wait = a.throttle.wait(USER)
+    # throttle makes this caller wait s seconds (checked before any hashing). The throttle
+    # counts per account and client (the address, or the browser's device cookie from an
+    # earlier login) with a looser account-wide count on top, which a device cookie passes:
+    # an attacker guessing from the LAN delays the admin's known browsers not at all.
+    # device: True for a caller already trusted (a logged-in session changing its password).
+    if device is None:
+        device = req.cookies.get(a.device_cookie)
+    client = req.client_addr
+    t = a.throttle
+    wait = t.wait(USER, client, device)
     if wait:
         return False, wait
     ok = a.account.check(user, password)
     if ok:
-        a.throttle.succeeded(USER)
+        t.succeeded(USER, client, device)
     else:
-        a.throttle.failed(USER)
+        t.failed(USER, client, device)
     return ok, 0
 
 
-def log_in(a, req, user, password, cookie):
+def device_cookie(a, resp):
+    # After a login: the device cookie that lets this browser pass the account-wide wait
+    # next time (signed by the throttle; kept 180 days).
+    tok = a.throttle.device_token(USER)
+    resp.set_cookie(a.device_cookie, tok, max_age=DEVICE_MAX_AGE, secure=a.secure)
+    return tok
+
+
+DEVICE_MAX_AGE = 180 * 86400
+
+
+def log_in(a, req, user, password, cookie, device=None):
     # The one login path: (LOGGED_IN, session), (WRONG, None), (THROTTLED, seconds) or
     # (FULL, None). cookie True: the session is bound to the request and its cookie set (the
     # request's own session, if any, is replaced); False: a new session whose token the caller
     # hands out (the API). A login takes a slot only when one is free or it replaces the
     # request's own session: a full ring of logged-in sessions is never evicted by a login.
-    ok, wait = password_ok(a, user, password)
+    # device: the device token a script sends back (a browser's comes as a cookie).
+    ok, wait = password_ok(a, req, user, password, device)
     if wait:
         return THROTTLED, wait
     if not ok:

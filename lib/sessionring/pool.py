@@ -6,9 +6,9 @@
 # Under a flood: at most max_conns + backlog connection tasks exist at once (served, waiting
 # or being refused); past that, or with less than heap_reserve bytes of heap free, a new
 # socket gets a 503 straight from the accept loop, with no task. A client may wait for a slot
-# in at most a quarter of the backlog's places, and a client holding fewer connections than
-# another (by two or more) takes the newest not-yet-answered connection of the one holding
-# most when no slot is free: two busy addresses cannot keep a third out.
+# in at most a quarter of the backlog's places, and a client holding no connection (or two
+# fewer than another) takes the newest not-yet-answered connection of the one holding most
+# when no slot is free: busy addresses cannot keep another out.
 import asyncio
 import gc
 
@@ -84,7 +84,7 @@ class Pool:
     async def shut(self):
         # Cancel every open connection and give them a moment to end.
         for c in self.slots:
-            if c.owner and c.why == 0:
+            if c.owner and c.why == 0 and c.task is not None:
                 c.why = CLOSING
                 c.task.cancel()
         for _ in range(100):
@@ -121,7 +121,14 @@ class Pool:
                 continue
             self.accepted += 1
             try:
-                if self.tasks >= self.task_cap() or self._short_of_memory():
+                c = None
+                if self._short_of_memory():
+                    c = False
+                elif self.tasks >= self.task_cap():
+                    c = self.take(_client_key(addr)) or False  # only if it gets a slot now
+                    if c:
+                        c.owner = -1  # held for this connection until its task starts
+                if c is False:
                     s.setblocking(False)
                     self._refuse_now(s)  # a flood: no task, no linger
                     continue
@@ -131,12 +138,20 @@ class Pool:
                 except OSError:
                     pass
                 st = asyncio.StreamReader(s)  # one MicroPython Stream reads and writes
-                asyncio.create_task(self.connection(st, st, addr))
+                asyncio.create_task(self.connection(st, st, addr, c))
             except MemoryError:
+                self._release_held(c)
                 self._refuse_now(s)  # no memory for a task: a 503 straight from here
                 gc.collect()
             except Exception:  # noqa: BLE001 - the accept loop outlives any one connection
+                self._release_held(c)
                 s.close()
+
+    @staticmethod
+    def _release_held(c):
+        # A slot taken for a connection whose task never started.
+        if c and c.owner == -1:
+            c.owner = 0
 
     def _refuse_now(self, s):
         # 503 and close on a non-blocking socket, allocating nothing: what the client already
@@ -210,52 +225,71 @@ class Pool:
         # A free slot, else the slot of the longest-idle connection, which is closed for it: a
         # keep-alive connection between requests, or one that has sent nothing for
         # fresh_idle_ms (so a burst of new connections does not close each other before they
-        # are read). None when every connection is busy. A client (key) holding max_per_client
-        # connections may only take the slot of its own longest-idle one: one device on the
-        # network cannot fill every slot and keep the others out.
+        # are read); never one of a client holding fewer connections than key's. None when
+        # every connection is busy. A client (key) holding max_per_client connections may only
+        # take the slot of its own longest-idle one: one device on the network cannot fill
+        # every slot and keep the others out. A client that would get nothing may take the
+        # newest unanswered connection of the one holding most (_unfair).
         srv = self.srv
         lim = srv.max_per_client if key is not None else 0
-        fresh = srv.fresh_idle_ms
         free = None
-        old = None
-        own = None
         mine = 0
-        ck = self.clock
-        now = ck.ticks_ms()
         for c in self.slots:
             if c.owner == 0:
                 if not lim:
                     return c
                 if free is None:
                     free = c
-                continue
-            idle = c.state == IDLE and c.why == 0
-            if idle and not c.served and ck.ticks_diff(now, c.since) < fresh:
-                idle = False
-            if idle and (old is None or ck.ticks_diff(c.since, old.since) < 0):
-                old = c
-            if key is not None and c.key == key:
+            elif key is not None and c.key == key:
                 mine += 1
-                if idle and (own is None or ck.ticks_diff(c.since, own.since) < 0):
-                    own = c
         if lim and mine >= lim:
-            old = own
+            old = self._idlest(key, mine, True)
         elif free is not None:
             return free
-        elif old is None and key is not None:
-            old = self._unfair(key, mine)
+        else:
+            old = self._idlest(key, mine, False)
+            if old is None and key is not None:
+                old = self._unfair(key, mine)
         if old is not None:
             old.why = EVICTED
             old.task.cancel()
             srv.evicted += 1
         return old
 
+    def _held(self, key):
+        n = 0
+        for c in self.slots:
+            if c.owner and c.key == key:
+                n += 1
+        return n
+
+    def _idlest(self, key, mine, own):
+        # The longest-idle evictable connection: of client key only (own), or of any client
+        # holding at least as many connections as key does (mine).
+        ck = self.clock
+        now = ck.ticks_ms()
+        fresh = self.srv.fresh_idle_ms
+        old = None
+        for c in self.slots:
+            if c.owner == 0 or c.state != IDLE or c.why != 0:
+                continue
+            if not c.served and ck.ticks_diff(now, c.since) < fresh:
+                continue
+            if own and c.key != key:
+                continue
+            if old is not None and ck.ticks_diff(c.since, old.since) >= 0:
+                continue
+            if key is not None and c.key != key and self._held(c.key) < mine:
+                continue  # a client with fewer connections keeps its idle one
+            old = c
+        return old
+
     def _unfair(self, key, mine):
         # Every slot is busy and none idle: the newest connection not yet answered (waiting for
-        # or reading its first request) of the client holding the most slots, if that client
-        # holds at least two more than `key` does. None when the slots are shared fairly.
+        # or reading its first request) of the client holding the most slots, if key holds none
+        # or the other holds at least two more. None when the slots are shared fairly.
         top = None
-        most = mine + 1
+        most = mine + 1 if mine else 0
         for c in self.slots:
             if c.owner == 0 or c.key is None or c.key == key:
                 continue
@@ -315,18 +349,18 @@ class Pool:
         return c
 
     # -- one connection, start to end --------------------------------------------------------
-    async def connection(self, reader, writer, addr):
+    async def connection(self, reader, writer, addr, c=None):
         # Nothing that goes wrong here reaches the accept loop, and the slot and the socket are
-        # always given back.
+        # always given back. c: a slot the accept loop already took for it.
         srv = self.srv
-        c = None
         me = 0
         self.tasks += 1
         if self.tasks > self.peak:
             self.peak = self.tasks
         try:
             key = _client_key(addr)
-            c = None if srv.closing else self.take(key)
+            if c is None and not srv.closing:
+                c = self.take(key)
             if c is None:
                 c = await self._wait_for_slot(key)
             if c is None:
@@ -367,7 +401,7 @@ class Pool:
             pass
         finally:
             self.tasks -= 1
-            if c is not None and c.owner == me:
+            if c is not None and (c.owner == me or me == 0 and c.owner == -1):
                 c.owner = 0
                 c.state = conn.FREE
                 c.task = None

@@ -361,6 +361,8 @@ def _parser(cfg):
                 continue
             if buf.count(b"\n", 0, end) != n or buf.count(b"\r", 0, end) != n:
                 st = 400
+            elif buf.find(b"\x00", 0, end) >= 0:  # NUL in a value (RFC 9110 5.5): refused
+                st = 400
             elif hosts > 1 or hosts != 1 and (r.minor >= 1 or cfg.hosts is not None):
                 st = 400  # one Host; HTTP/1.0 may omit it, but not where names are checked
             elif cfg.hosts is not None and hosts and not _host_ok(buf, r._ho, r._hoe, cfg.hosts):
