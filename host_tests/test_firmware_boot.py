@@ -11,12 +11,14 @@ import subprocess
 import pytest
 from _firmware_proc import LISTEN, ROOT, Client, Firmware, clean_env
 
+from harness import HOST_INTERPRETERS
+
 _spec = importlib.util.spec_from_file_location("run_tool", ROOT / "tools" / "run.py")
 run_tool = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(run_tool)
 
 
-@pytest.mark.parametrize("interp", ("micropython", "cpython"))
+@pytest.mark.parametrize("interp", HOST_INTERPRETERS)
 def test_first_boot_prints_a_generated_password_once(interp, tmp_path):
     f = Firmware(interp, tmp_path, password=None).start()
     try:
@@ -101,11 +103,11 @@ def _make_run(args, env, timeout=120):
     raise AssertionError("make run exited:\n" + "".join(lines))
 
 
-@pytest.mark.parametrize("py", ("micropython", "cpython"))
+@pytest.mark.parametrize("py", HOST_INTERPRETERS)
 def test_make_run(py, tmp_path):
     port = _free_port()
     env = clean_env(SESSIONRING_DATA=str(tmp_path / "data"), SESSIONRING_PORT=str(port))
-    args = [] if py == "micropython" else ["PY=cpython"]
+    args = [] if py == "micropython" else ["PY=" + py]
     url, got, lines, stop = _make_run(args, env)
     try:
         assert got == port and url == "http://127.0.0.1:%d/" % port

@@ -13,10 +13,11 @@ Targets, each built into build/faithful/<target>/ and rebuilt only when its inpu
           native emitter on (tools/qemu/armv6m/), the library frozen in
 
 The MicroPython source is MICROPY_DIR (or --micropy-dir): a checkout of v1.28.0 with the
-submodules lib/axtls and lib/micropython-lib. Without it, ../shared/vendor/micropython-1.28.0.tar.xz
-(beside the repository) is unpacked into build/. Nothing is downloaded. --path prints the
-built file of each target (one a line). Debian packages: gcc-multilib (unix32),
-gcc-arm-none-eabi and libnewlib-arm-none-eabi (qemu), qemu-system-arm to run them.
+submodules lib/axtls and lib/micropython-lib. Without it, the tarball
+../shared/vendor/micropython-1.28.0.tar.xz (beside the repository) is unpacked into build/.
+Nothing is downloaded. --path prints the built file of each target (one a line).
+Debian packages: gcc-multilib (unix32), gcc-arm-none-eabi and libnewlib-arm-none-eabi
+(qemu), qemu-system-arm to run them.
 """
 
 import argparse
@@ -91,7 +92,9 @@ def check_source(src):
         raise BuildError("%s is not a MicroPython source tree (no py/mpconfig.h)" % src)
     got = source_version(src)
     if got != VERSION:
-        raise BuildError("%s is MicroPython %s; these builds are made from v%s" % (src, got, VERSION))
+        raise BuildError(
+            "%s is MicroPython %s; these builds are made from v%s" % (src, got, VERSION)
+        )
     for sub in ("lib/axtls", "lib/micropython-lib"):
         d = src / sub
         if not d.is_dir() or not any(d.iterdir()):
@@ -210,9 +213,7 @@ def build(target, micropy_dir=None):
             shutil.rmtree(OUT / target)  # another source or other flags: from clean
         mpy_cross = OUT / "mpy-cross" / "mpy-cross"
         if not mpy_cross.exists():
-            _make(
-                ["-C", str(src / "mpy-cross"), "BUILD=%s" % (OUT / "mpy-cross")], "mpy-cross"
-            )
+            _make(["-C", str(src / "mpy-cross"), "BUILD=%s" % (OUT / "mpy-cross")], "mpy-cross")
         if stamp.exists():
             stamp.unlink()
         _make(args, target)
@@ -220,6 +221,20 @@ def build(target, micropy_dir=None):
             raise BuildError("%s: make succeeded but %s is missing" % (target, out))
         stamp.write_text("%s\n%s\n" % (config, inputs))
         return out
+
+
+def firmware_main():
+    """firmware/main.py copied to a folder without admin/ beside it (build/faithful/fs/), for
+    the frozen build to run: the unix port puts a script's folder first on sys.path."""
+    fs = OUT / "fs"
+    fs.mkdir(parents=True, exist_ok=True)
+    dest = fs / "main.py"
+    src = (ROOT / "firmware" / "main.py").read_bytes()
+    if not dest.exists() or dest.read_bytes() != src:
+        tmp = fs / ("main.py.%d" % os.getpid())
+        tmp.write_bytes(src)
+        os.replace(tmp, dest)
+    return dest
 
 
 def qemu_command(target, elf):
