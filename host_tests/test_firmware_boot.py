@@ -7,6 +7,7 @@ import re
 import signal
 import socket
 import subprocess
+from pathlib import Path
 
 import pytest
 from _firmware_proc import LISTEN, ROOT, Client, Firmware, clean_env
@@ -53,6 +54,16 @@ def test_run_command_sets_the_layout():
     assert env["MICROPYPATH"].endswith("firmware" + os.pathsep + str(ROOT / "lib"))
     assert env["SESSIONRING_BOARD"] == str(ROOT / "boards" / "unix" / "board.json")
     assert env["SESSIONRING_DATA"] == str(ROOT / ".run")
+    # the faithful build: only the frozen modules, and main.py in a folder without admin/
+    argv, env = run_tool.command("micropython32", 0, environ={})
+    assert env["MICROPYPATH"] == ".frozen" and "heapsize=1024K" in argv
+    main = Path(argv[-1])
+    assert (
+        main.name == "main.py"
+        and main.read_bytes() == (ROOT / "firmware" / "main.py").read_bytes()
+    )
+    assert not (main.parent / "admin").exists() and not (main.parent / "sessionring").exists()
+    assert ROOT / "build" in main.parents
     argv, env = run_tool.command("cpython", 8081, environ={"SESSIONRING_DATA": "/x"})
     assert env["PYTHONPATH"].split(os.pathsep)[-1].endswith("hostshim")
     assert env["SESSIONRING_DATA"] == "/x" and env["SESSIONRING_PORT"] == "8081"

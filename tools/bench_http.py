@@ -359,15 +359,28 @@ def report(mp, cp, heaps, seconds):
             "Where it goes on the faithful build: asyncio %.1f KB, sessionring's modules "
             "(frozen: globals and objects only) %.1f KB, each connection slot %.1f KB, each open "
             "keep-alive connection %.1f KB more, %.1f KB in use with 16 slots before any "
-            "connection."
+            "connection; 16 open connections then hold about %.1f KB and the rest of the "
+            "smallest heap is room for per-request garbage between collections."
             % (
                 bd32["asyncio"] / 1024,
                 bd32["modules"] / 1024,
                 bd32["slot"] / 1024,
                 bd32["connection"] / 1024,
                 bd32["idle"] / 1024,
+                bd32["idle"] / 1024 + 16 * bd32["connection"] / 1024,
             ),
         ]
+        if not (h32 and h32 <= TARGETS["heap32"]):
+            lines += [
+                "",
+                "Within %d KB is out of reach with 16 slots of 2 KB request buffers: the "
+                "buffers alone take 32 KB and, with 16 connections open, the heap holds "
+                "%.1f KB before any request. It would take smaller buffers (a 1 KB buffer "
+                "and a MAX_HEAD of 1 KB save 16 KB at 16 slots), fewer "
+                "preallocated slots than connections, or less per-connection state in "
+                "asyncio's streams and tasks."
+                % (TARGETS["heap32"], bd32["idle"] / 1024 + 16 * bd32["connection"] / 1024),
+            ]
     bd = mp.get("breakdown")
     if bd:
         lines += [

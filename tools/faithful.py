@@ -4,7 +4,7 @@
     python tools/faithful.py [unix32|armv7m|armv6m|all ...] [--micropy-dir DIR] [--path]
 
 Targets, each built into build/faithful/<target>/ and rebuilt only when its inputs change
-(lib/, firmware/, the manifests, the qemu board files, this file, the MicroPython source):
+(lib/, firmware/, boards/, tools/qemu/, the make flags, the MicroPython source):
 
   unix32  the unix port as a 32-bit binary (MICROPY_FORCE_32BIT=1) with the library and the
           admin app frozen through boards/unix/manifest.py: build/faithful/unix32/micropython
@@ -124,7 +124,10 @@ def source_dir(micropy_dir=None):
             shutil.rmtree(dest)
         BUILD.mkdir(parents=True, exist_ok=True)
         with tarfile.open(TARBALL) as tf:
-            tf.extractall(BUILD, filter="tar")
+            try:
+                tf.extractall(BUILD, filter="tar")
+            except TypeError:  # a Python without extraction filters (before 3.10.12)
+                tf.extractall(BUILD)
         stamp.write_text(TARBALL.name + "\n")
     return check_source(dest)
 
@@ -137,7 +140,6 @@ def _input_files():
         for p in sorted((ROOT / top).rglob("*")):
             if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc":
                 yield p
-    yield Path(__file__).resolve()
 
 
 def config_hash(target, src, make_args):

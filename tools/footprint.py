@@ -502,7 +502,9 @@ def faithful_markdown(frows, viper):
         "heap). The firmware runs each board's profile with `-X heapsize` set as shown; "
         "'serves from' is the smallest heap in which it served GET /login, took a login and "
         "served the logged-in dashboard (a page, not the listening line; bisection to 1 KB, "
-        "then up until two heaps in a row serve).",
+        "then up until two heaps in a row serve). That floor moves by a few KB between runs "
+        "(the garbage collector scans the C stack conservatively). Command: `make footprint` "
+        "(`python tools/footprint.py`, part of `make bench`).",
         "",
         "| board | heap budget | free after boot at the budget | serves login + dashboard from |",
         "|---|---|---|---|",
@@ -546,16 +548,18 @@ def faithful_markdown(frows, viper):
         parts = esp[0][5]
         prof, alloc = esp[0][1], esp[0][3]
         conn = prof["max_conns"] * prof["buf_size"]
+        ring = prof["slots"] * (44 + prof["data_bytes"])
         out += [
             "",
             "What the esp32 profile's heap holds after boot (%s in use at its budget): asyncio's "
             "module state %s; the library's (frozen: module globals, classes, tables and the "
             "viper functions, not their bytecode) %s; the admin app's %s; the session ring "
-            "(%d slots x (44 + %d) B) %s; the %d connection buffers of %d B, %s. The rest is "
-            "the firmware's objects (settings, account, throttle, server state). A request then "
-            "needs room to parse and to render its page (the dashboard is built in one piece). "
-            "To serve from %d KB it would need about %d KB less: e.g. smaller or fewer "
-            "connection buffers (a board profile setting), or pages written out in parts."
+            "(%d slots x (44 + %d) B) %s; the %d connection buffers of %d B, %s; the other %s "
+            "is the firmware's own objects (settings, account, login throttle, the server and "
+            "its connection slots) and what boot left. A request then needs room to parse it "
+            "and to build its answer. To serve from %d KB it would need about %d KB less: e.g. "
+            "smaller or fewer connection buffers (a board profile setting) or less module "
+            "state kept by the library and the app."
             % (
                 kb(alloc),
                 kb(parts["asyncio"]),
@@ -563,10 +567,11 @@ def faithful_markdown(frows, viper):
                 kb(parts["admin"]),
                 prof["slots"],
                 prof["data_bytes"],
-                kb(prof["slots"] * (44 + prof["data_bytes"])),
+                kb(ring),
                 prof["max_conns"],
                 prof["buf_size"],
                 kb(conn),
+                kb(max(0, alloc - ring - conn - sum(parts.values()))),
                 TARGET_SERVES_KB,
                 (esp[0][4] or 0) - TARGET_SERVES_KB,
             ),
