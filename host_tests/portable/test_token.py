@@ -1,4 +1,6 @@
 # Tokens: format, uniqueness, and rejection of every malformed kind before any lookup.
+from array import array
+
 from _support import no_alloc
 from sessionring import _plain, token
 from sessionring.ring import ROLE_ANON, SessionRing
@@ -57,23 +59,24 @@ def test_tokens_unique_over_100k_mints():
     # Mint through a small ring so that slots are reused over and over: every token is new,
     # and no earlier token ever matches its reused slot again.
     ring = SessionRing(slots=4, data_bytes=0, per_user=0)
-    # 60 bits of each secret, kept as two 30-bit halves: small ints on a 32-bit board too
-    # (a 60-bit int is a heap object there, and 100k of them fragment the heap). Low half ->
-    # high half; the few tokens whose low half an earlier one had go to `clash`.
-    seen, clash = {}, set()
+    # 60 bits of each secret, as two 30-bit halves (small ints on a 32-bit board too), in an
+    # open-addressing table of two arrays allocated once: no object per token (100k 60-bit
+    # ints are heap objects on 32-bit, and a growing set or dict needs ever larger blocks of
+    # a fragmented heap).
+    n, size = 100000, 1 << 18
+    keys, vals = array("i", bytes(4 * size)), array("i", bytes(4 * size))
     old = []
-    for i in range(100000):
+    for i in range(n):
         t = ring.create("u", ROLE_ANON).token
-        lo, hi = _secret_bits(t, 6), _secret_bits(t, 11)
-        prev = seen.get(lo)
-        if prev is None:
-            seen[lo] = hi
-        else:
-            assert prev != hi and (lo, hi) not in clash, "token %d repeats a secret" % i
-            clash.add((lo, hi))
+        lo, hi = _secret_bits(t, 6) + 1, _secret_bits(t, 11)  # keys: 0 is a free entry
+        j = lo & (size - 1)
+        while keys[j]:
+            assert not (keys[j] == lo and vals[j] == hi), "token %d repeats a secret" % i
+            j = (j + 1) & (size - 1)
+        keys[j], vals[j] = lo, hi
         if i % 5000 == 0:
             old.append(t)
-    assert len(seen) + len(clash) == 100000
+    assert sum(1 for k in keys if k) == n
     for t in old:
         assert ring.get(t) is None
 
