@@ -12,8 +12,10 @@ The legs of every portable test:
                  lib/ or firmware/ is on its path
   armv6m         ports/qemu on a Cortex-M0 (the RP2040's architecture), native emitter on,
   armv7m         and on a Cortex-M3; the library frozen in, the test module sent over the
-                 REPL. Only modules that need no network, asyncio or firmware run there,
-                 and not the tests a module names in HOST_ONLY (a host's heap or speed).
+                 REPL. Only modules whose imports the images have run there (found from
+                 the imports and the images' own module list: no network, asyncio or
+                 firmware), and not the tests a module names in HOST_ONLY (a host's heap
+                 or speed).
 """
 
 import ast
@@ -36,9 +38,6 @@ QEMU_LEGS = ("armv6m", "armv7m")
 INTERPRETERS = HOST_INTERPRETERS + QEMU_LEGS
 FROZEN_LEGS = ("micropython32",) + QEMU_LEGS
 MODULE_TIMEOUT_S = 300
-# What the qemu images do not have: no network, no asyncio, and the admin firmware (which
-# needs a writable filesystem) is not frozen into them.
-QEMU_UNAVAILABLE = frozenset(("socket", "select", "ssl", "asyncio", "admin"))
 
 
 def host_tool(name):
@@ -97,11 +96,23 @@ def interpreter_command(interp, script, heap="16M"):
 # ---- which modules the qemu legs run, and what is sent to them
 
 
-def _imports(path, package=None):
-    """Absolute names of the modules a source file imports (relative imports resolved)."""
+def _walk_module_level(tree):
+    # every node but the bodies of functions: what runs when the module is imported
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                todo.append(child)
+
+
+def _imports(path, package=None, module_level=False):
+    """Absolute names of the modules a source file imports (relative imports resolved); with
+    module_level, only those its import runs (not the ones inside functions)."""
     tree = ast.parse(Path(path).read_text(), str(path))
     names = set()
-    for node in ast.walk(tree):
+    for node in _walk_module_level(tree) if module_level else ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -134,15 +145,17 @@ def _source_of(name):
 
 
 def import_closure(path):
-    """Every module name a portable test module needs, through the repository's modules."""
-    seen, todo = set(), [(Path(path), None)]
-    done = set()
+    """Every module name a portable test module needs: all its own imports and its helpers'
+    (their functions run), and, through the library, what each module's import runs (an
+    import inside a library function is only followed when a test calls it, so it is not
+    counted: such a test fails on a leg that lacks the module, it is not left out)."""
+    done, todo, seen = set(), [(Path(path), None)], set()
     while todo:
         p, pkg = todo.pop()
         if p in done:
             continue
         done.add(p)
-        for name in _imports(p, pkg):
+        for name in _imports(p, pkg, module_level=p.parent != PORTABLE):
             seen.add(name)
             seen.add(name.split(".")[0])
             src = _source_of(name)
@@ -162,10 +175,27 @@ def host_only(path):
     return set()
 
 
+@functools.lru_cache(maxsize=None)
+def qemu_modules():
+    """Top-level modules both qemu images have (builtin and frozen: the library, not the admin
+    app), asked of the images themselves (tools/faithful.py image_modules, cached)."""
+    have = None
+    for target in QEMU_LEGS:
+        names = faithful.image_modules(target)
+        have = names if have is None else have & names
+    return frozenset(have)
+
+
 def qemu_eligible(path):
-    """True when a portable module can run on the qemu images: none of its imports, followed
-    through the library, needs what they do not have (QEMU_UNAVAILABLE)."""
-    return not (import_closure(path) & QEMU_UNAVAILABLE)
+    """True when a portable module can run on the qemu images: every module it imports,
+    followed through the library and the test helpers, is one the images have (no socket,
+    no asyncio, no admin app there) or a helper the harness sends (host_tests/portable/_*)."""
+    have = qemu_modules()
+    for name in import_closure(path):
+        top = name.split(".")[0]
+        if top not in have and not (PORTABLE / (top + ".py")).is_file():
+            return False
+    return True
 
 
 def helper_modules(path):

@@ -61,6 +61,7 @@ def test_builds_are_cached_and_redone_when_an_input_or_a_flag_changes(tmp_path, 
         made.append(what)
         build = [a.split("=", 1)[1] for a in args if a.startswith("BUILD=")][0]
         name = "mpy-cross" if what == "mpy-cross" else faithful.artifact(what).name
+        assert what == "mpy-cross" or (out / "mpy-cross" / "mpy-cross").exists()
         (out / what).mkdir(parents=True, exist_ok=True)
         assert build == str(out / what)
         (out / what / name).write_text("built")
@@ -80,3 +81,8 @@ def test_builds_are_cached_and_redone_when_an_input_or_a_flag_changes(tmp_path, 
     monkeypatch.setattr(faithful, "UNIX_FLAGS", faithful.UNIX_FLAGS + ("X=1",))
     faithful.build("unix32", tree)
     assert made[-1] == "unix32" and not (out / "unix32" / "object.o").exists()
+    # another source tree: mpy-cross too is made again from it
+    other = _fake_tree(tmp_path / "mp2")
+    faithful.build("unix32", other)
+    assert made[-2:] == ["mpy-cross", "unix32"]
+    assert (out / "mpy-cross" / "source").read_text().strip() == str(other.resolve())

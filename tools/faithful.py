@@ -214,8 +214,12 @@ def build(target, micropy_dir=None):
         if old[:1] != [config] and (OUT / target).exists():
             shutil.rmtree(OUT / target)  # another source or other flags: from clean
         mpy_cross = OUT / "mpy-cross" / "mpy-cross"
-        if not mpy_cross.exists():
+        made_from = OUT / "mpy-cross" / "source"
+        if not mpy_cross.exists() or made_from.read_text().strip() != str(src):
+            if (OUT / "mpy-cross").exists():
+                shutil.rmtree(OUT / "mpy-cross")
             _make(["-C", str(src / "mpy-cross"), "BUILD=%s" % (OUT / "mpy-cross")], "mpy-cross")
+            made_from.write_text(str(src) + "\n")
         if stamp.exists():
             stamp.unlink()
         _make(args, target)
@@ -313,6 +317,29 @@ class QemuBoard:
 
 class QemuError(RuntimeError):
     pass
+
+
+_HELP_TAIL = "Plus any modules on the filesystem"
+
+
+def image_modules(target, micropy_dir=None):
+    """The top-level module names a qemu image has (builtin and frozen), from its own
+    help('modules'); cached beside the build until it is made again."""
+    elf = build(target, micropy_dir)
+    stamp = (OUT / target / "inputs.sha256").read_text()
+    cache = OUT / target / "modules.txt"
+    if cache.exists():
+        lines = cache.read_text().splitlines()
+        if lines and lines[0] == stamp.split()[-1]:
+            return set(lines[1:])
+    with QemuBoard(target, elf=elf, micropy_dir=micropy_dir) as b:
+        out = b.run("help('modules')")
+    if _HELP_TAIL not in out:
+        raise QemuError("%s: unexpected help('modules') output: %r" % (target, out[-300:]))
+    names = {tok.split("/")[0] for tok in out.split(_HELP_TAIL)[0].split()}
+    names.discard("__main__")
+    cache.write_text("\n".join([stamp.split()[-1]] + sorted(names)) + "\n")
+    return names
 
 
 def main(argv=None):
