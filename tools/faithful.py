@@ -280,8 +280,12 @@ class QemuBoard:
         self._error = pyboard.PyboardError
         if not shutil.which("qemu-system-arm"):
             raise BuildError("qemu-system-arm is not installed (Debian: qemu-system-arm)")
-        self.pyb = pyboard.Pyboard("execpty:" + " ".join(qemu_command(self.target, self.elf)))
-        self.pyb.enter_raw_repl()
+        try:
+            self.pyb = pyboard.Pyboard("execpty:" + " ".join(qemu_command(self.target, self.elf)))
+            self.pyb.enter_raw_repl()
+        except (SystemExit, Exception) as e:  # pyboard exits when qemu gives it no pty
+            self.__exit__(None, None, None)
+            raise QemuError("%s: qemu did not start: %r" % (self.target, e)) from None
         return self
 
     def run_raw(self, script, timeout=60, data_consumer=None):
@@ -306,6 +310,9 @@ class QemuBoard:
             except Exception:  # noqa: BLE001 - the process is ended below whatever state it is in
                 pass
             self.pyb.close()
+            ser = getattr(self.pyb.serial, "serial", None)
+            if ser is not None:
+                ser.close()
             if proc is not None:
                 try:
                     proc.wait(10)

@@ -1,6 +1,8 @@
 # The viper fast paths (sessionring/_viper.py) and their pure-Python twins (_plain.py) give the
 # same answers on every leg: 64-bit and 32-bit words, x86 and ARM (Cortex-M3, Cortex-M0).
 # Where the build has no native emitter (CPython) both sides are the twin.
+import sys
+
 from sessionring import _plain, cookie, request, token
 
 TCHAR = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -84,3 +86,25 @@ def test_token_decoders_agree_on_32_bit_words():
         fast = bool(token.decode_into(t, a, token._DECODE))
         plain = bool(_plain.decode_into(t, b, token._DECODE))
         assert fast == plain and a == b, t
+
+
+def _compiles_viper():
+    # True where this MicroPython has a native emitter (the unix ports, both qemu images)
+    if sys.implementation.name != "micropython":
+        return False
+    try:
+        exec("import micropython\n@micropython.viper\ndef f(x: int) -> int:\n    return x + 1\n")
+    except Exception:  # noqa: BLE001 - no emitter: a SyntaxError or a ValueError by port
+        return False
+    return True
+
+
+def test_the_viper_paths_are_in_use_where_viper_compiles():
+    # so the agreement above is viper against its twin on every MicroPython leg, Cortex-M0
+    # included (its board folder switches the native emitter back on)
+    viper = _compiles_viper()
+    used = (token.decode_into, token.equal, request.names_ok, cookie.span)
+    twins = (_plain.decode_into, _plain.equal, _plain.names_ok, _plain.cookie_span)
+    for i in range(len(used)):
+        assert (used[i] is twins[i]) != viper, i
+    assert viper == (sys.implementation.name == "micropython")
