@@ -3,16 +3,25 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 PY ?= micropython
+# make run FAITHFUL=1: the board-faithful build (32-bit, project frozen in; tools/faithful.py)
+ifeq ($(FAITHFUL),1)
+PY := micropython32
+endif
 PORT ?=
 SESSIONS ?=
 BOARD ?= unix
 
-.PHONY: setup test test-fast run bench bench-ring bench-http footprint screenshots lint format deploy vboard clean soak
+.PHONY: setup faithful test test-fast run bench bench-ring bench-http footprint screenshots lint format deploy vboard clean soak
 
 setup:
 	@tools/setup.sh
 
-test: setup
+# The board-faithful builds (build/faithful/): unix32, armv7m, armv6m; MICROPY_DIR=... to
+# build from your own MicroPython v1.28.0 checkout. Rebuilt only when their inputs change.
+faithful: setup
+	$(BIN)/python tools/faithful.py all
+
+test: setup faithful
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
 
 # Without the browser and load tests, for a quick loop while editing.

@@ -1,23 +1,64 @@
 """Test harness.
 
-Every module under host_tests/portable/ is run twice, under CPython (with lib/hostshim) and
-under the MicroPython unix port, each test a separate pytest item: test_x[cpython] and
-test_x[micropython]. A module runs once per interpreter in a subprocess; a crash fails every
-test of that module that did not report.
+Every module under host_tests/portable/ runs on every leg of harness.INTERPRETERS, each test
+a separate pytest item: test_x[cpython], test_x[micropython] (the PyPI unix port, 64-bit),
+test_x[micropython32] (MicroPython v1.28.0 as a 32-bit binary with the library frozen in), and,
+for the modules that need no network, asyncio or firmware (detected from their imports),
+test_x[armv6m] and test_x[armv7m] on qemu. A module runs once per leg in a subprocess (or one
+qemu boot); a crash fails every test of that module that did not report. The frozen legs must
+import the library frozen: a run that imported it from a file fails all its tests.
 """
 
 import ast
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from harness import INTERPRETERS, MODULE_TIMEOUT_S, PORTABLE, ROOT, interpreter_command
+from harness import (
+    FROZEN_LEGS,
+    INTERPRETERS,
+    MODULE_TIMEOUT_S,
+    PORTABLE,
+    QEMU_LEGS,
+    ROOT,
+    faithful,
+    faithful_build,
+    host_only,
+    interpreter_command,
+    qemu_eligible,
+    qemu_scripts,
+)
+
+
+def _lib_problem(interp, origin):
+    """Why the library's origin is wrong for this leg, or None."""
+    if origin is None:
+        return "the runner did not say where the library came from"
+    if interp in FROZEN_LEGS:
+        if origin.startswith("/") or (ROOT / origin).exists():
+            return "imported the library from a file (%s), not frozen" % origin
+    elif ROOT / "lib" not in Path(origin).resolve().parents:
+        return "imported the library from %s, not lib/" % origin
+    return None
 
 
 class _ModuleRun:
     """The outcome of one portable module on one interpreter."""
 
     def __init__(self, module, interp, names):
+        if interp in QEMU_LEGS:
+            out, err, rc = self._qemu(module, interp, names)
+        else:
+            out, err, rc = self._host(module, interp, names)
+        self._parse(out, err, rc)
+        problem = None if self.crash else _lib_problem(interp, self.lib)
+        if problem:
+            self.results = {}
+            self.crash = problem
+
+    @staticmethod
+    def _host(module, interp, names):
         argv, env = interpreter_command(interp, PORTABLE / "_runner.py")
         argv += [module] + names
         try:
@@ -29,16 +70,36 @@ class _ModuleRun:
                 text=True,
                 timeout=MODULE_TIMEOUT_S,
             )
-            out, err, rc = proc.stdout, proc.stderr, proc.returncode
+            return proc.stdout, proc.stderr, proc.returncode
         except subprocess.TimeoutExpired as e:
             out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
-            err, rc = "timed out after %d s" % MODULE_TIMEOUT_S, None
+            return out, "timed out after %d s" % MODULE_TIMEOUT_S, None
+
+    @staticmethod
+    def _qemu(module, interp, names):
+        elf = faithful_build(interp)
+        outs = []
+        try:
+            with faithful.QemuBoard(interp, elf=elf) as board:
+                for script in qemu_scripts(module, names):
+                    out, err = board.run_raw(script, timeout=MODULE_TIMEOUT_S)
+                    outs.append(out)
+                    if err:
+                        return "".join(outs), err, 1
+        except (faithful.QemuError, faithful.BuildError, OSError) as e:
+            return "".join(outs), str(e), None
+        return "".join(outs), "", 0
+
+    def _parse(self, out, err, rc):
         self.results = {}
         self.output = {}
+        self.lib = None
         current, lines = None, out.splitlines()[-60:]  # before any test: the import's output
         for line in out.splitlines():
             if line.startswith("@@sr-begin "):
                 current, lines = line.split(" ", 1)[1], []
+            elif line.startswith("@@sr-lib "):
+                self.lib = line.split(" ", 1)[1].strip()
             elif line.startswith("@@sr-result "):
                 _, name, verdict = line.split(" ")
                 self.results[name] = verdict
@@ -99,15 +160,21 @@ class PortableModule(pytest.File):
             if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")
         ]
         module = self.path.stem
+        qemu = qemu_eligible(self.path)
+        big = host_only(self.path)
         for interp in INTERPRETERS:
+            if interp in QEMU_LEGS and not qemu:
+                continue
             for name in names:
+                if interp in QEMU_LEGS and name in big:
+                    continue
                 yield PortableItem.from_parent(
                     self,
                     name="%s[%s]" % (name, interp),
                     module=module,
                     func=name,
                     interp=interp,
-                    names=names,
+                    names=[n for n in names if interp not in QEMU_LEGS or n not in big],
                 )
 
 

@@ -1,4 +1,5 @@
-"""sessionring.auth against CPython's own hashlib.pbkdf2_hmac and hmac, on both interpreters.
+"""sessionring.auth against CPython's own hashlib.pbkdf2_hmac and hmac, on each host interpreter
+(CPython, the PyPI unix port, the 32-bit frozen build).
 
 A seeded set of cases covers the corners of PBKDF2: empty and block-sized passwords, keys
 longer than one block (hashed first), empty and long salts, one and many iterations, outputs
@@ -15,7 +16,7 @@ import sys
 
 import pytest
 
-from harness import ROOT, interpreter_command
+from harness import HOST_INTERPRETERS, ROOT, interpreter_command
 
 sys.path[:0] = [str(ROOT / "lib"), str(ROOT / "lib" / "hostshim")]
 
@@ -74,7 +75,7 @@ def test_verify_accepts_hashes_made_by_hashlib():
         assert auth.hash_password(pw, 50, salt) == stored
 
 
-@pytest.mark.parametrize("interp", ["cpython", "micropython"])
+@pytest.mark.parametrize("interp", HOST_INTERPRETERS)
 def test_pbkdf2_matches_hashlib_under_each_interpreter(tmp_path, interp):
     # The same cases computed by the library running under the interpreter itself.
     cases = _cases(seed=11, n=40)

@@ -7,16 +7,19 @@ import re
 import signal
 import socket
 import subprocess
+from pathlib import Path
 
 import pytest
 from _firmware_proc import LISTEN, ROOT, Client, Firmware, clean_env
+
+from harness import HOST_INTERPRETERS
 
 _spec = importlib.util.spec_from_file_location("run_tool", ROOT / "tools" / "run.py")
 run_tool = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(run_tool)
 
 
-@pytest.mark.parametrize("interp", ("micropython", "cpython"))
+@pytest.mark.parametrize("interp", HOST_INTERPRETERS)
 def test_first_boot_prints_a_generated_password_once(interp, tmp_path):
     f = Firmware(interp, tmp_path, password=None).start()
     try:
@@ -51,6 +54,16 @@ def test_run_command_sets_the_layout():
     assert env["MICROPYPATH"].endswith("firmware" + os.pathsep + str(ROOT / "lib"))
     assert env["SESSIONRING_BOARD"] == str(ROOT / "boards" / "unix" / "board.json")
     assert env["SESSIONRING_DATA"] == str(ROOT / ".run")
+    # the faithful build: only the frozen modules, and main.py in a folder without admin/
+    argv, env = run_tool.command("micropython32", 0, environ={})
+    assert env["MICROPYPATH"] == ".frozen" and "heapsize=1024K" in argv
+    main = Path(argv[-1])
+    assert (
+        main.name == "main.py"
+        and main.read_bytes() == (ROOT / "firmware" / "main.py").read_bytes()
+    )
+    assert not (main.parent / "admin").exists() and not (main.parent / "sessionring").exists()
+    assert ROOT / "build" in main.parents
     argv, env = run_tool.command("cpython", 8081, environ={"SESSIONRING_DATA": "/x"})
     assert env["PYTHONPATH"].split(os.pathsep)[-1].endswith("hostshim")
     assert env["SESSIONRING_DATA"] == "/x" and env["SESSIONRING_PORT"] == "8081"
@@ -101,11 +114,11 @@ def _make_run(args, env, timeout=120):
     raise AssertionError("make run exited:\n" + "".join(lines))
 
 
-@pytest.mark.parametrize("py", ("micropython", "cpython"))
+@pytest.mark.parametrize("py", HOST_INTERPRETERS)
 def test_make_run(py, tmp_path):
     port = _free_port()
     env = clean_env(SESSIONRING_DATA=str(tmp_path / "data"), SESSIONRING_PORT=str(port))
-    args = [] if py == "micropython" else ["PY=cpython"]
+    args = [] if py == "micropython" else ["PY=" + py]
     url, got, lines, stop = _make_run(args, env)
     try:
         assert got == port and url == "http://127.0.0.1:%d/" % port

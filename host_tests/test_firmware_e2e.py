@@ -11,7 +11,9 @@ import socket
 import pytest
 from _firmware_proc import PASSWORD, Client, Firmware
 
-INTERPRETERS = ("micropython", "cpython")
+from harness import HOST_INTERPRETERS
+
+INTERPRETERS = HOST_INTERPRETERS  # micropython, micropython32 (frozen, 32-bit), cpython
 STORES = ("ring", "sealed")
 
 

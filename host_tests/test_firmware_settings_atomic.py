@@ -10,7 +10,7 @@ import subprocess
 import pytest
 from _firmware_proc import ROOT, Firmware
 
-from harness import interpreter_command
+from harness import HOST_INTERPRETERS, interpreter_command
 
 WRITER = """
 import sys
@@ -33,7 +33,7 @@ ROUNDS = 12
 KEYS = {"v", "name", "wifi_ssid", "wifi_password", "ap_password", "idle_s", "absolute_s"}
 
 
-@pytest.mark.parametrize("interp", ("micropython", "cpython"))
+@pytest.mark.parametrize("interp", HOST_INTERPRETERS)
 def test_killed_while_saving_leaves_old_or_new(interp, tmp_path):
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
@@ -78,9 +78,10 @@ def test_killed_while_saving_leaves_old_or_new(interp, tmp_path):
         last_seen = got
 
 
-def test_firmware_boots_on_a_corrupt_settings_file(tmp_path):
+@pytest.mark.parametrize("interp", ("micropython", "micropython32"))
+def test_firmware_boots_on_a_corrupt_settings_file(interp, tmp_path):
     # the e2e view of the same promise: a broken file is set aside, defaults are used
-    f = Firmware("micropython", tmp_path)
+    f = Firmware(interp, tmp_path)
     f.data.mkdir(parents=True)
     (f.data / "settings.json").write_bytes(b'{"v": 1, "name": "tor')
     f.start()

@@ -13,7 +13,7 @@ import pytest
 from httplint import HttpRequestLinter, HttpResponseLinter, status
 from httplint.note import levels
 
-from harness import ROOT, interpreter_command
+from harness import HOST_INTERPRETERS, ROOT, interpreter_command
 
 APP = ROOT / "host_tests" / "_http_util.py"
 # httplint marks these BAD only to say what the refusal itself means ("the server won't accept
@@ -21,7 +21,7 @@ APP = ROOT / "host_tests" / "_http_util.py"
 MEANING = (status.STATUS_URI_TOO_LONG, status.STATUS_VERSION_NOT_SUPPORTED)
 
 
-@pytest.fixture(scope="module", params=["cpython", "micropython"])
+@pytest.fixture(scope="module", params=HOST_INTERPRETERS)
 def server(request):
     argv, env = interpreter_command(request.param, APP)
     proc = subprocess.Popen(

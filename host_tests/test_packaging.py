@@ -1,6 +1,8 @@
 """mip package.json files and freeze manifests: every path exists, the lists match the tree,
 versions follow sessionring.__version__, and an install from package.json's file list imports
-on the MicroPython unix port."""
+on the MicroPython unix port. The freeze manifests are evaluated with MicroPython's own
+tools/manifestfile.py against the ports they are for (esp32, rp2, unix); the unix one is
+the one the faithful build (tools/faithful.py unix32) freezes."""
 
 import json
 import os
@@ -12,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import ROOT, micropython_exe
+from harness import ROOT, faithful, interpreter_command, micropython_exe
 
 sys.path.insert(0, str(ROOT / "tools"))
 import deploy as dp  # noqa: E402 - tools/deploy.py
@@ -29,114 +31,130 @@ def load(rel):
     return json.loads((ROOT / rel).read_text())
 
 
-# ---- a stand-in for MicroPython's tools/manifestfile.py (its API, enough to check paths)
+# ---- the freeze manifests, evaluated by MicroPython's own tools/manifestfile.py (from the
+# source tree the faithful builds use: MICROPY_DIR or the vendored tarball)
+
+# board -> (its port in the MicroPython tree, the stock image's manifest in that port)
+PORTS = {
+    "esp32": ("esp32", "boards/manifest.py"),  # ESP32_GENERIC has no manifest of its own
+    "rpi_pico_w": ("rp2", "boards/RPI_PICO_W/manifest.py"),
+    "unix": ("unix", "variants/standard/manifest.py"),
+}
 
 
-class Manifest:
-    """Runs a manifest.py the way manifestfile.py does (in its own folder, with include,
-    package, module, require, metadata) and records what it would freeze."""
-
-    def __init__(self):
-        self.frozen = {}  # frozen path (e.g. "sessionring/ring.py") -> source file
-        self.external = []  # $(...) includes: parts of a MicroPython checkout
-        self.required = []  # micropython-lib packages
-        self.versions = {}  # manifest file -> metadata version
-        self._stack = []
-
-    def run(self, path):
-        path = Path(path).resolve()
-        if path.is_dir():
-            path = path / "manifest.py"
-        assert path.exists(), "manifest not found: %s" % path
-        self._stack.append(path)
-        cwd = os.getcwd()
-        os.chdir(path.parent)
-        try:
-            exec(compile(path.read_text(), str(path), "exec"), self._globals())
-        finally:
-            os.chdir(cwd)
-            self._stack.pop()
-        return self
-
-    def _globals(self):
-        return {
-            "metadata": self.metadata,
-            "include": self.include,
-            "require": self.require,
-            "package": self.package,
-            "module": self.module,
-        }
-
-    def metadata(self, **kw):
-        self.versions[str(self._stack[-1].relative_to(ROOT))] = kw.get("version")
-
-    def include(self, path, **kw):
-        if path.startswith("$("):
-            self.external.append(path)
-        else:
-            self.run(path)
-
-    def require(self, name, **kw):
-        self.required.append(name)
-
-    def package(self, package_path, files=None, base_path=".", opt=None):
-        base = Path(base_path).resolve()
-        if files is None:
-            files = [
-                p.relative_to(base / package_path).as_posix()
-                for p in (base / package_path).rglob("*.py")
-            ]
-        for f in files:
-            src = base / package_path / f
-            assert src.is_file(), "%s: package file missing: %s" % (self._stack[-1], src)
-            self.frozen[package_path + "/" + f] = src
-
-    def module(self, module_path, base_path=".", opt=None):
-        src = Path(base_path).resolve() / module_path
-        assert src.is_file(), "%s: module missing: %s" % (self._stack[-1], src)
-        self.frozen[module_path] = src
+@pytest.fixture(scope="module")
+def mpsrc():
+    try:
+        return faithful.source_dir()
+    except faithful.BuildError as e:
+        pytest.fail(str(e))
 
 
-def test_library_manifest_freezes_every_module_but_itself():
-    m = Manifest().run(ROOT / "lib" / "sessionring" / "manifest.py")
-    assert sorted(m.frozen) == ["sessionring/" + n for n in LIB_MODULES]
-    assert "sessionring/manifest.py" not in m.frozen
+def manifestfile(src):
+    tools = str(src / "tools")
+    if tools not in sys.path:
+        sys.path.insert(0, tools)
+    import manifestfile as mf  # MicroPython's tools/manifestfile.py
+
+    return mf
 
 
-def test_firmware_manifest_freezes_admin_and_library():
-    m = Manifest().run(ROOT / "firmware" / "manifest.py")
-    admin = sorted(
+def evaluate(src, manifest, port):
+    """{frozen path: ManifestOutput} of a manifest, as a port's build evaluates it."""
+    mf = manifestfile(src)
+    path_vars = {
+        "MPY_DIR": str(src),
+        "MPY_LIB_DIR": str(src / "lib" / "micropython-lib"),
+        "PORT_DIR": str(src / "ports" / port),
+        "BOARD_DIR": None,
+    }
+    m = mf.ManifestFile(mf.MODE_FREEZE, path_vars)
+    m.execute(str(manifest))
+    out = {}
+    for f in m.files():
+        assert f.target_path not in out, "frozen twice: %s" % f.target_path
+        out[f.target_path] = f
+    return out
+
+
+def ours():
+    admin = [
         "admin/" + p.relative_to(ROOT / "firmware" / "admin").as_posix()
         for p in (ROOT / "firmware" / "admin").rglob("*.py")
-    )
-    assert sorted(m.frozen) == sorted(admin + ["sessionring/" + n for n in LIB_MODULES])
+    ]
+    return sorted(admin + ["sessionring/" + n for n in LIB_MODULES])
+
+
+def test_library_manifest_freezes_every_module_but_itself(mpsrc):
+    m = evaluate(mpsrc, ROOT / "lib" / "sessionring" / "manifest.py", "unix")
+    assert sorted(m) == ["sessionring/" + n for n in LIB_MODULES]
+    assert "sessionring/manifest.py" not in m
+
+
+def test_firmware_manifest_freezes_admin_and_library(mpsrc):
+    m = evaluate(mpsrc, ROOT / "firmware" / "manifest.py", "unix")
+    assert sorted(m) == ours()
     # boot.py and main.py stay on the filesystem: MicroPython runs them by name
-    assert "main.py" not in m.frozen and "boot.py" not in m.frozen
+    assert "main.py" not in m and "boot.py" not in m
+
+
+def test_an_include_of_the_library_beside_its_own_metadata_is_refused(mpsrc, tmp_path):
+    # Why firmware/manifest.py takes the library with require(): include() shares one
+    # metadata scope, and both manifests call metadata().
+    mf = manifestfile(mpsrc)
+    bad = tmp_path / "manifest.py"
+    bad.write_text('metadata(version="0.1.0")\ninclude(%r)\n' % str(ROOT / "lib" / "sessionring"))
+    with pytest.raises(mf.ManifestFileError, match="Duplicate call to metadata"):
+        evaluate(mpsrc, bad, "unix")
 
 
 @pytest.mark.parametrize("board", BOARDS)
-def test_board_manifest(board):
+def test_board_manifest(board, mpsrc):
     path = ROOT / "boards" / board / "manifest.py"
     assert path.exists(), "boards/%s has no freeze manifest" % board
-    m = Manifest().run(path)
-    assert "admin/app.py" in m.frozen and "sessionring/ring.py" in m.frozen
-    # the port's own frozen modules (asyncio among them) are kept
-    assert any(p.startswith(("$(PORT_DIR)", "$(BOARD_DIR)")) for p in m.external)
-    for f in m.frozen.values():
-        assert ROOT in f.parents
+    port, stock_rel = PORTS[board]
+    m = evaluate(mpsrc, path, port)
+    stock = evaluate(mpsrc, mpsrc / "ports" / port / stock_rel, port)
+    # exactly the stock image's frozen modules plus the firmware and the library
+    assert sorted(m) == sorted(set(stock) | set(ours()))
+    assert not set(stock) & set(ours())
+    assert "asyncio/core.py" in m
+    for target in ours():
+        assert Path(m[target].full_path).resolve().is_relative_to(ROOT), target
+    if board == "rpi_pico_w":
+        assert "aioble/__init__.py" in m  # as in the stock Pico W image, as its comment says
 
 
-def test_versions_follow_the_library():
+def test_versions_follow_the_library(mpsrc):
     assert re.fullmatch(r"\d+\.\d+\.\d+", VERSION)
     for rel in PACKAGES:
         assert load(rel)["version"] == VERSION, rel
-    m = Manifest()
     for board in BOARDS:
-        m.run(ROOT / "boards" / board / "manifest.py")
-    assert m.versions == {
-        "lib/sessionring/manifest.py": VERSION,
-        "firmware/manifest.py": VERSION,
-    }
+        m = evaluate(mpsrc, ROOT / "boards" / board / "manifest.py", PORTS[board][0])
+        for target in ours():
+            assert m[target].metadata.version == VERSION, (board, target)
+
+
+def test_the_faithful_build_freezes_the_unix_board_manifest(mpsrc):
+    args = faithful.make_args("unix32", mpsrc)
+    assert "FROZEN_MANIFEST=%s" % (ROOT / "boards" / "unix" / "manifest.py") in args
+    assert "MICROPY_FORCE_32BIT=1" in args
+
+
+def test_the_faithful_build_imports_frozen_code(tmp_path):
+    # The micropython32 leg's binary: the library and the admin app come from the image (a
+    # frozen module's __file__ is its frozen name, no file of that name exists), not lib/.
+    argv, env = interpreter_command("micropython32", tmp_path / "probe.py")
+    (tmp_path / "probe.py").write_text(
+        "import sys, sessionring.ring, admin.app\n"
+        "print(sessionring.ring.__file__, admin.app.__file__, sys.maxsize)\n"
+    )
+    proc = subprocess.run(argv, env=env, cwd=str(ROOT), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ring, app, maxsize = proc.stdout.split()
+    assert (ring, app) == ("sessionring/ring.py", "admin/app.py")
+    assert not (ROOT / ring).exists() and not (ROOT / app).exists()
+    assert int(maxsize) == (1 << 31) - 1  # a 32-bit build
 
 
 @pytest.mark.parametrize("rel", PACKAGES)

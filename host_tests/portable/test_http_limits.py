@@ -155,6 +155,8 @@ def test_header_name_check_fast_and_plain_agree():
     cases = [(b"", True), (b"A: 1\r\nBb-c: 2\r\n", True), (b": 1\r\n", False)]
     cases += [(b"A: 1\r\nnocolon\r\n", False), (b"A: 1\r\n b: 2\r\n", False)]
     cases += [(b"A: x:y\r\nB:\r\n", True)]
+    # every line ends in LF: a last line cut off before it is refused
+    cases += [(b"A: 1\r\nB: 2", False), (b"A: 1\r\nB: 2\r", False), (b"A: 1", False)]
     for c in range(256):
         # (a colon ends the name: "X:y: 1" is X with the value "y: 1")
         cases.append((b"Host: h\r\nX" + bytes([c]) + b"y: 1\r\n", c in tchar or c == 58))

@@ -40,7 +40,7 @@ def equal(a, aoff, b, boff, n):
 
 def names_ok(buf, pos, end, tab):
     # Every header line in buf[pos:end] starts with a non-empty name of characters c with
-    # tab[c] != 0, then a colon.
+    # tab[c] != 0, then a colon, and ends in LF (a last line cut off before its LF: False).
     while pos < end:
         c = buf.find(b":", pos, end)
         if c <= pos:

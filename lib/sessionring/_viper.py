@@ -60,8 +60,9 @@ def equal(a, aoff: int, b, boff: int, n: int) -> int:
 
 @micropython.viper
 def names_ok(buf, pos: int, end: int, tab) -> int:
-    # The header lines in buf[pos:end] (each ending in CRLF): 1 when every one starts with a
-    # non-empty name of characters c with tab[c] != 0 (256 entries) followed by a colon.
+    # The header lines in buf[pos:end]: 1 when every one starts with a non-empty name of
+    # characters c with tab[c] != 0 (256 entries) followed by a colon, and ends in LF (a last
+    # line cut off before its LF is refused: 0). _plain.names_ok is its twin.
     b = ptr8(buf)
     t = ptr8(tab)
     i = pos
@@ -75,6 +76,8 @@ def names_ok(buf, pos: int, end: int, tab) -> int:
             return 0
         while i < end and b[i] != 10:
             i += 1
+        if i >= end:
+            return 0
         i += 1
     return 1
 

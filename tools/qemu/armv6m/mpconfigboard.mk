@@ -1,0 +1,17 @@
+# Cortex-M0 (armv6m, the RP2040's architecture) on qemu's micro:bit machine: MicroPython's
+# ports/qemu/boards/MICROBIT with the native emitter switched back on, so that viper code runs
+# as it does on a Pico W. Used by tools/faithful.py (BOARD_DIR=<this folder>).
+QEMU_ARCH = arm
+QEMU_MACHINE = microbit
+QEMU_ARGS += -global nrf51-soc.flash-size=1048576 -global nrf51-soc.sram-size=262144
+
+CFLAGS += -mthumb -mcpu=cortex-m0 -mfloat-abi=soft
+CFLAGS += -DQEMU_SOC_NRF51
+CFLAGS += -DMICROPY_HW_MCU_NAME='"nRF51"'
+CFLAGS += -DMICROPY_EMIT_THUMB=1 -DMICROPY_EMIT_THUMB_ARMV7M=0
+
+LDSCRIPT = mcu/arm/nrf51.ld
+
+SRC_BOARD_O = shared/runtime/gchelper_native.o shared/runtime/gchelper_thumb1.o
+
+MPY_CROSS_FLAGS += -march=armv6m
