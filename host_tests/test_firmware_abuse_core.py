@@ -96,7 +96,7 @@ def test_slowloris_from_two_addresses_does_not_lock_everyone_out(fw):
     _after(fw, admin)
 
 
-# -- the login throttle (firmware wiring of auth.Throttle's per-client API) --------------------
+# -- the login throttle (the firmware's wiring of throttle.Throttle's per-client API) --------
 def _guess(fw, source):
     creds = json.dumps({"username": "admin", "password": "guess"}).encode()
     st, head, _ = request(

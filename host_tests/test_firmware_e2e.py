@@ -463,7 +463,9 @@ def test_api(fw):
     r = c.post_json("/api/login", creds)
     assert r.status == 200 and r.header("Cache-Control") == "no-store"
     body = r.json()
-    assert set(body) == {"token", "expires_in"}
+    assert set(body) == {"token", "expires_in", "device"}  # device: for the throttle, next time
+    assert body["device"].startswith("admin.") and body["device"] != body["token"]
+    assert c.post_json("/api/login", dict(creds, device=body["device"])).status == 200
     assert body["expires_in"] == 900
     assert len(body["token"]) > 100 if fw.sealed else len(body["token"]) == 27
     assert r.all("Set-Cookie") == []  # scripts get a token, not a cookie

@@ -15,6 +15,7 @@ import sys
 from sessionring import __version__, auth, cookie
 from sessionring.http import Server
 from sessionring.ring import SessionRing
+from sessionring.throttle import Throttle
 
 from . import board, pages, web
 from .account import USER
@@ -81,7 +82,7 @@ class Admin:
             **kw,
         )
         # board keys login_X are the Throttle's keywords X
-        self.throttle = auth.Throttle(
+        self.throttle = Throttle(
             free=p["login_free"],
             base_s=p["login_base_s"],
             max_s=p["login_max_s"],

@@ -6,6 +6,8 @@
 import json
 
 from sessionring import cookie, request, token
+from sessionring import head as parser
+from sessionring.binding import Binding
 from sessionring.http import Server
 from sessionring.ring import SessionRing
 
@@ -20,10 +22,12 @@ _req = None
 def _server():
     global _srv, _req
     if _srv is None:
-        _srv = Server(ring=SessionRing(slots=4, data_bytes=32), hosts=("localhost", "router.lan"))
-        _srv._hosts = NAMES  # (serve() makes this from HOSTS; no socket here)
-        buf = bytearray(_srv.BUF_SIZE + 8)
-        _req = request.Request(_srv, buf, None)
+        # a request of a server's connection slot, made as Server.serve() makes it (no socket)
+        ring = SessionRing(slots=4, data_bytes=32)
+        _srv = Server(ring, hosts=("localhost", "router.lan"))
+        lim = parser.Limits(_srv.max_request_line, _srv.max_headers, _srv.hosts)
+        bind = Binding(ring, _srv.cookie_name, _srv.secure, _srv.bearer, _srv.token_param)
+        _req = request.Request(bytearray(_srv.buf_size + 8), lim, bind, ring.view())
     return _srv, _req
 
 
@@ -34,10 +38,10 @@ def head(raw, body=b""):
     if raw.find(b"\r\n\r\n") < 0:
         raw = raw + b"\r\n\r\n"
     end = raw.find(b"\r\n\r\n")
-    if end + 4 > srv.MAX_HEAD:  # the server answers 431 before parsing
+    if end + 4 > srv.max_head:  # the server answers 431 before parsing
         return 431
     req.reset()
-    buf = req._buf
+    buf = req.buf
     buf[: len(raw)] = raw
     for i in range(len(raw), len(buf)):
         buf[i] = 0
@@ -53,7 +57,7 @@ def head(raw, body=b""):
     req.body = body
     assert req.decode_json() in (True, False)
     assert type(req.form) is dict
-    assert req.find_session() is None  # no session exists: nothing may name one
+    assert req._bind.find(req) is None  # no session exists: nothing may name one
     return 0
 
 
@@ -133,9 +137,9 @@ def tokens(raw):
 
 
 def host(raw):
-    # request._host_ok on a value inside a larger buffer; returns its verdict
+    # parser._host_ok on a value inside a larger buffer; returns its verdict
     buf = bytearray(b"Host: " + raw + b"\r\n")
-    return request._host_ok(buf, 6, 6 + len(raw), NAMES)
+    return parser._host_ok(buf, 6, 6 + len(raw), NAMES)
 
 
 CHECKS = {

@@ -2,7 +2,7 @@
 import binascii
 
 from _support import FakeClock, raises
-from sessionring import auth
+from sessionring import auth, throttle
 
 
 def _hex(b):
@@ -186,7 +186,7 @@ def test_iterations_for_measures_for_real():
 # -- throttle ----------------------------------------------------------------------------------
 def test_throttle_sequence():
     clock = FakeClock(start=5000)
-    t = auth.Throttle(clock, free=3, base_s=1, max_s=8)
+    t = throttle.Throttle(clock, free=3, base_s=1, max_s=8)
     assert t.wait("admin") == 0
     for _ in range(3):  # free failures
         assert t.failed("admin") == 0
@@ -203,7 +203,7 @@ def test_throttle_sequence():
 
 def test_throttle_rounds_up_and_counts_from_the_last_failure():
     clock = FakeClock()
-    t = auth.Throttle(clock, free=0, base_s=10, max_s=100)
+    t = throttle.Throttle(clock, free=0, base_s=10, max_s=100)
     assert t.failed("a") == 10
     clock.advance(2500)
     assert t.wait("a") == 8
@@ -215,7 +215,7 @@ def test_throttle_rounds_up_and_counts_from_the_last_failure():
 
 def test_throttle_success_resets_and_accounts_are_separate():
     clock = FakeClock()
-    t = auth.Throttle(clock, free=2, base_s=1, max_s=60)
+    t = throttle.Throttle(clock, free=2, base_s=1, max_s=60)
     for _ in range(5):
         t.failed("admin")
     assert t.wait("admin") == 4
@@ -232,7 +232,7 @@ def test_throttle_success_resets_and_accounts_are_separate():
 def test_throttle_across_the_ticks_wrap():
     period = 1 << 30
     clock = FakeClock(start=period - 1500)
-    t = auth.Throttle(clock, free=3, base_s=1, max_s=300)
+    t = throttle.Throttle(clock, free=3, base_s=1, max_s=300)
     for _ in range(4):
         t.failed("admin")
     assert t.failed("admin") == 2
@@ -257,7 +257,7 @@ def test_throttle_across_the_ticks_wrap():
 
 def test_throttle_forgets_quiet_accounts():
     clock = FakeClock(start=123)
-    t = auth.Throttle(clock, free=1, base_s=1, max_s=4)
+    t = throttle.Throttle(clock, free=1, base_s=1, max_s=4)
     for _ in range(6):
         t.failed("admin")
     assert t.wait("admin") == 4
@@ -279,7 +279,7 @@ def test_throttle_forgets_quiet_accounts():
 def test_throttle_silence_longer_than_half_the_ticks_period():
     # ticks_diff cannot measure over half a period: the entry must not look fresh then
     clock = FakeClock()
-    t = auth.Throttle(clock, free=0, base_s=300, max_s=300)
+    t = throttle.Throttle(clock, free=0, base_s=300, max_s=300)
     t.failed("admin")
     clock.advance((1 << 29) + 1000)
     assert t.wait("admin") == 0
@@ -288,7 +288,7 @@ def test_throttle_silence_longer_than_half_the_ticks_period():
 
 def test_throttle_table_full_reuses_the_oldest():
     clock = FakeClock()
-    t = auth.Throttle(clock, free=0, base_s=10, max_s=100, slots=3)
+    t = throttle.Throttle(clock, free=0, base_s=10, max_s=100, slots=3)
     for name in ("a", "b", "c"):
         t.failed(name)
         t.failed(name)
@@ -309,12 +309,12 @@ def test_throttle_table_full_reuses_the_oldest():
 def test_throttle_rejects_bad_settings():
     # free, base_s, max_s, slots
     for args in ((-1, 1, 300, 8), (3, 0, 300, 8), (3, 10, 5, 8), (3, 1, 300, 0)):
-        raises(ValueError, auth.Throttle, FakeClock(), *args)
+        raises(ValueError, throttle.Throttle, FakeClock(), *args)
 
 
 def test_throttle_per_client_then_account_wide():
     clock = FakeClock(start=77)
-    t = auth.Throttle(clock, free=3, base_s=1, max_s=300, account_free=10, account_max_s=60)
+    t = throttle.Throttle(clock, free=3, base_s=1, max_s=300, account_free=10, account_max_s=60)
     for _ in range(4):
         t.failed("admin", "10.0.0.2")
     assert t.wait("admin", "10.0.0.2") == 1  # the guesser waits ...
@@ -334,7 +334,7 @@ def test_throttle_per_client_then_account_wide():
 
 def test_throttle_success_resets_only_that_client():
     clock = FakeClock()
-    t = auth.Throttle(clock, free=3, base_s=1, max_s=300, account_free=5, account_max_s=60)
+    t = throttle.Throttle(clock, free=3, base_s=1, max_s=300, account_free=5, account_max_s=60)
     for _ in range(6):
         t.failed("admin", "10.0.0.66")  # the guesser: 3 free, then 1, 2, 4 s
     assert t.wait("admin", "10.0.0.66") == 4
@@ -351,7 +351,7 @@ def test_throttle_success_resets_only_that_client():
 
 
 def test_device_tokens():
-    t = auth.Throttle(FakeClock(), key=b"k" * 32)
+    t = throttle.Throttle(FakeClock(), key=b"k" * 32)
     tok = t.device_token("admin")
     assert isinstance(tok, str) and tok.startswith("admin.") and len(tok) == 6 + 35
     assert t.device_ok("admin", tok) and t.device_ok("admin", tok.encode())
@@ -361,14 +361,14 @@ def test_device_tokens():
     for i in range(len(tok)):  # every single-character change is refused
         c = "B" if tok[i] != "B" else "C"
         assert not t.device_ok("admin", tok[:i] + c + tok[i + 1 :]), i
-    other = auth.Throttle(FakeClock(), key=b"j" * 32)
+    other = throttle.Throttle(FakeClock(), key=b"j" * 32)
     assert not other.device_ok("admin", tok)  # another key (another boot, by default)
     for bad in (None, 5, "", "admin.", "é" * 41, b"\xff" * 41, "admin." + "A" * 200, ["x"]):
         assert not t.device_ok("admin", bad), bad
     raises(ValueError, t.device_token, "a b")
     raises(ValueError, t.device_token, "")
     try:
-        auth.Throttle(FakeClock(), key=b"short")
+        throttle.Throttle(FakeClock(), key=b"short")
         raise AssertionError("a short key was taken")
     except ValueError:
         pass
@@ -376,7 +376,7 @@ def test_device_tokens():
 
 def test_device_token_passes_the_account_wide_wait():
     clock = FakeClock()
-    t = auth.Throttle(clock, free=3, account_free=2, account_max_s=60)
+    t = throttle.Throttle(clock, free=3, account_free=2, account_max_s=60)
     dev = t.device_token("admin")
     for n in range(40):  # guessing from 40 addresses holds the account-wide wait up
         if t.wait("admin", "10.0.3.%d" % n) == 0:
@@ -425,7 +425,7 @@ def test_throttle_guess_rate_bound():
     # the documented bound: 10 free, then one per 60 s at most, from any number of addresses
     # (more than the table holds: evicting entries never frees the account-wide count)
     clock = FakeClock(start=(1 << 30) - 900000)  # across the ticks wrap
-    t = auth.Throttle(clock, slots=16)
+    t = throttle.Throttle(clock, slots=16)
     many = ["10.0.4.%d" % n for n in range(24)]
     dev = t.device_token("admin")
     guesses, worst = _attack(t, clock, many, 3600, admin=("10.0.0.1", dev))
@@ -441,7 +441,7 @@ def test_throttle_one_address_cannot_hold_the_admin_out():
     # address holds the way shut only until its own wait outgrows that (its 10th guess), then
     # the way is open for at least max_s - account_max_s of every max_s
     clock = FakeClock()
-    t = auth.Throttle(clock)
+    t = throttle.Throttle(clock)
     guesses, worst = _attack(t, clock, ["10.0.5.1"], 3600, admin=("10.0.0.1", None))
     assert guesses <= 23, guesses  # 3 free, 9 after waits of 1..256 s, then 11 of 300 s
     assert worst <= 60
@@ -454,7 +454,7 @@ def test_throttle_one_address_cannot_hold_the_admin_out():
 
 def test_throttle_table_memory_is_fixed():
     clock = FakeClock()
-    t = auth.Throttle(clock, slots=8, accounts=2)
+    t = throttle.Throttle(clock, slots=8, accounts=2)
     for n in range(500):
         t.failed("acct%d" % (n % 5), "10.1.%d.%d" % (n // 250, n % 250))
         clock.advance(10)

@@ -1,14 +1,14 @@
-# request._host_ok: the Host allow-list's parser, called directly on bytearrays. IP literals
+# head._host_ok: the Host allow-list's parser, called directly on bytearrays. IP literals
 # pass only when strictly valid; names must be on the list; a port is digits only.
 from _support import no_alloc
-from sessionring import request
+from sessionring import head as parser
 
 NAMES = (b"localhost", b"router.lan")
 
 
 def _ok(value, names=NAMES):
     buf = bytearray(b"xx" + value + b"\r\n")  # the value sits inside a larger buffer
-    return request._host_ok(buf, 2, 2 + len(value), names)
+    return parser._host_ok(buf, 2, 2 + len(value), names)
 
 
 def test_ipv4_dotted_quads():
@@ -52,16 +52,16 @@ def test_names_and_ports():
 def test_only_the_value_is_read():
     # the bytes around s..e (a CRLF, the next header) never make a value pass
     buf = bytearray(b"Host: 1.2.3.4.5\r\nX: 1\r\n")
-    assert not request._host_ok(buf, 6, 15, NAMES)
-    assert request._host_ok(buf, 6, 13, NAMES)  # "1.2.3.4"
+    assert not parser._host_ok(buf, 6, 15, NAMES)
+    assert parser._host_ok(buf, 6, 13, NAMES)  # "1.2.3.4"
     buf = bytearray(b"[::1]:80]")
-    assert request._host_ok(buf, 0, 8, NAMES)
-    assert not request._host_ok(buf, 0, 9, NAMES)
+    assert parser._host_ok(buf, 0, 8, NAMES)
+    assert not parser._host_ok(buf, 0, 9, NAMES)
 
 
 def test_host_ok_allocates_nothing():
     cases = (b"192.168.4.1:80", b"[2001:db8::ffff:1.2.3.4]:8080", b"router.lan.", b"evil.x:1")
     bufs = [bytearray(c) for c in cases]
-    check = lambda buf, e, names: request._host_ok(buf, 0, e, names)
+    check = lambda buf, e, names: parser._host_ok(buf, 0, e, names)
     got = [no_alloc(check, b, len(b), NAMES) for b in bufs]
     assert got == [True, True, True, False]

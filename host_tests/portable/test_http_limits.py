@@ -2,7 +2,8 @@
 # A refused request closes the connection (its framing can no longer be trusted).
 from _http_support import Client, ask, fetch, serving
 
-from sessionring import _plain, request
+from sessionring import _plain
+from sessionring import head as parser
 from sessionring.http import Server
 
 
@@ -149,7 +150,7 @@ def test_header_names_of_every_token_character_are_fine():
 
 
 def test_header_name_check_fast_and_plain_agree():
-    # request.names_ok is viper where the build has a native emitter (test_native_paths.py
+    # parser.names_ok is viper where the build has a native emitter (test_native_paths.py
     # checks the unix port uses it); the pure-Python twin must give the same answers.
     tchar = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
     cases = [(b"", True), (b"A: 1\r\nBb-c: 2\r\n", True), (b": 1\r\n", False)]
@@ -162,8 +163,8 @@ def test_header_name_check_fast_and_plain_agree():
         cases.append((b"Host: h\r\nX" + bytes([c]) + b"y: 1\r\n", c in tchar or c == 58))
     for head, want in cases:
         buf = bytearray(head)
-        fast = bool(request.names_ok(buf, 0, len(buf), request._TOKTAB))
-        plain = _plain.names_ok(buf, 0, len(buf), request._TOKTAB)
+        fast = bool(parser.names_ok(buf, 0, len(buf), parser._TOKTAB))
+        plain = _plain.names_ok(buf, 0, len(buf), parser._TOKTAB)
         assert fast == plain == want, head
 
 

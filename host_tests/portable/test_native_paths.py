@@ -8,7 +8,7 @@ from sessionring.http import Server  # noqa: I001 - first, on purpose
 import sys
 
 from _support import IS_MICROPYTHON, no_alloc
-from sessionring import cookie, request, token
+from sessionring import cookie, head as parser, token
 from sessionring.ring import Session, SessionRing
 
 
@@ -17,7 +17,7 @@ def test_fast_paths_are_in_use_when_the_server_is_imported_first():
     assert ("sessionring._plain" in sys.modules) != IS_MICROPYTHON
     from sessionring import _plain
 
-    used = (token.decode_into, token.equal, request.names_ok, cookie.span)
+    used = (token.decode_into, token.equal, parser.names_ok, cookie.span)
     twins = (_plain.decode_into, _plain.equal, _plain.names_ok, _plain.cookie_span)
     for i in range(len(used)):
         assert (used[i] is twins[i]) != IS_MICROPYTHON, i

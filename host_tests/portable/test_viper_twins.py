@@ -3,7 +3,8 @@
 # Where the build has no native emitter (CPython) both sides are the twin.
 import sys
 
-from sessionring import _plain, cookie, request, token
+from sessionring import _plain, cookie, token
+from sessionring import head as parser
 
 TCHAR = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -38,13 +39,13 @@ def _names_ok_cases():
 def test_names_ok_twins_agree():
     for head in _names_ok_cases():
         buf = bytearray(head)
-        fast = bool(request.names_ok(buf, 0, len(buf), request._TOKTAB))
-        plain = _plain.names_ok(buf, 0, len(buf), request._TOKTAB)
+        fast = bool(parser.names_ok(buf, 0, len(buf), parser._TOKTAB))
+        plain = _plain.names_ok(buf, 0, len(buf), parser._TOKTAB)
         assert fast == plain, head
 
 
 def test_names_ok_contract():
-    tab = request._TOKTAB
+    tab = parser._TOKTAB
     for head, want in (
         (b"A: 1\r\nBb-c: 2\r\n", True),
         (b"A: 1\r\nB: 2", False),  # the last line has no LF: refused by both
@@ -53,15 +54,15 @@ def test_names_ok_contract():
         (b": empty name\r\n", False),
     ):
         buf = bytearray(head)
-        assert bool(request.names_ok(buf, 0, len(buf), tab)) == want, head
+        assert bool(parser.names_ok(buf, 0, len(buf), tab)) == want, head
     # a range inside a bigger buffer: only buf[pos:end] counts
     buf = bytearray(b"GET / HTTP/1.1\r\nA: 1\r\nB c: 2\r\n")
     pos = buf.find(b"\r\n") + 2
-    assert request.names_ok(buf, pos, pos + 6, tab)
-    assert not request.names_ok(buf, pos, len(buf), tab)
+    assert parser.names_ok(buf, pos, pos + 6, tab)
+    assert not parser.names_ok(buf, pos, len(buf), tab)
     for c in range(256):
         buf = bytearray(b"X" + bytes([c]) + b"y: 1\r\n")
-        assert bool(request.names_ok(buf, 0, len(buf), tab)) == (c in TCHAR or c == 58), c
+        assert bool(parser.names_ok(buf, 0, len(buf), tab)) == (c in TCHAR or c == 58), c
 
 
 def test_cookie_span_twins_agree():
@@ -103,7 +104,7 @@ def test_the_viper_paths_are_in_use_where_viper_compiles():
     # so the agreement above is viper against its twin on every MicroPython leg, Cortex-M0
     # included (its board folder switches the native emitter back on)
     viper = _compiles_viper()
-    used = (token.decode_into, token.equal, request.names_ok, cookie.span)
+    used = (token.decode_into, token.equal, parser.names_ok, cookie.span)
     twins = (_plain.decode_into, _plain.equal, _plain.names_ok, _plain.cookie_span)
     for i in range(len(used)):
         assert (used[i] is twins[i]) != viper, i
