@@ -1,6 +1,6 @@
 """The server's answers checked by a strict HTTP/1.1 parser (h11) and by httplint.
 
-The demo app (host_tests/_http_util.py) runs in a subprocess under CPython and under the
+The demo app (host_tests/_demo_server.py) runs in a subprocess under CPython and under the
 MicroPython unix port; every response must parse in h11 and carry no httplint BAD note.
 """
 
@@ -15,7 +15,7 @@ from httplint.note import levels
 
 from harness import HOST_INTERPRETERS, ROOT, interpreter_command
 
-APP = ROOT / "host_tests" / "_http_util.py"
+APP = ROOT / "host_tests" / "_demo_server.py"
 # httplint marks these BAD only to say what the refusal itself means ("the server won't accept
 # a URI this long"): they judge the request, not the answer.
 MEANING = (status.STATUS_URI_TOO_LONG, status.STATUS_VERSION_NOT_SUPPORTED)

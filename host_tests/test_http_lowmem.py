@@ -1,6 +1,6 @@
 """Running out of memory for real: the server answers what it can and keeps serving.
 
-The demo app (host_tests/_http_util.py) runs on the MicroPython unix port with a small heap;
+The demo app (host_tests/_demo_server.py) runs on the MicroPython unix port with a small heap;
 POST /hog takes nearly all of it, then 16 clients connect at once. Whatever each gets (a 503,
 a closed connection, or even an answer), the server must survive, and once /free gives the
 memory back it serves normally again.
@@ -12,7 +12,7 @@ import threading
 
 from harness import ROOT, interpreter_command
 
-APP = ROOT / "host_tests" / "_http_util.py"
+APP = ROOT / "host_tests" / "_demo_server.py"
 
 
 def _read(s):

@@ -1,5 +1,5 @@
 # The admin account (firmware/admin/account.py): no default password, only a hash on flash.
-from _fw import Log, exists, read, scratch, write
+from _firmware_modules import Log, exists, read, scratch, write
 
 from admin import store
 from admin.account import Account, new_password, password_problem

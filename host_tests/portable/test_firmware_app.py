@@ -1,6 +1,6 @@
 # The admin app's handlers (firmware/admin/app.py) with an injected clock and a stand-in for
 # the server's request object: timeouts, throttle waits and their expiry, without sleeping.
-from _fw import Log, scratch
+from _firmware_modules import Log, scratch
 
 from _support import FakeClock
 from admin.account import Account

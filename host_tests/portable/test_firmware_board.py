@@ -1,7 +1,7 @@
 # Board profiles (boards/<board>/board.json) and how the firmware reads them.
 import json
 
-from _fw import Log, scratch, write
+from _firmware_modules import Log, scratch, write
 
 from admin import board
 

@@ -1,5 +1,5 @@
 # Network bring-up (firmware/admin/net.py) against a stand-in for the `network` module.
-from _fw import Log
+from _firmware_modules import Log
 
 from admin import net
 

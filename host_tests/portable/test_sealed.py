@@ -5,7 +5,7 @@ import json
 import os
 import sys
 
-from _fw import scratch
+from _firmware_modules import scratch
 
 from _support import raises
 from sessionring import fernet, sealed

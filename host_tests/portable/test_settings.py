@@ -1,7 +1,7 @@
 # Device settings (firmware/admin/settings.py): defaults, checks, persistence, bad files.
 import json
 
-from _fw import PROFILE, Log, exists, read, scratch, write
+from _firmware_modules import PROFILE, Log, exists, read, scratch, write
 
 from admin import store
 from admin.settings import Settings, check, defaults

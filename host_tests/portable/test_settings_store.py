@@ -3,7 +3,7 @@
 import json
 import os
 
-from _fw import exists, read, scratch, write
+from _firmware_modules import exists, read, scratch, write
 
 from admin import store
 

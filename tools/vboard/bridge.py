@@ -58,10 +58,6 @@ except (ImportError, OSError, AttributeError):
     _prctl = None
 
 
-def micropython_exe():
-    return find_tool("micropython")
-
-
 class VirtualBoard:
     """One virtual board. Use as a context manager, or start() and stop()."""
 
@@ -189,7 +185,7 @@ class VirtualBoard:
             env["VBOARD_FLASH_KB"] = str(self.flash_kb)
         else:
             env.pop("VBOARD_FLASH_KB", None)
-        argv = [micropython_exe(), "-X", "heapsize=" + self._heap(), str(BOARD_SCRIPT)]
+        argv = [find_tool("micropython"), "-X", "heapsize=" + self._heap(), str(BOARD_SCRIPT)]
         return subprocess.Popen(
             argv,
             stdin=self._stdin_r,
