@@ -6,6 +6,7 @@ import os
 from _firmware_modules import exists, read, scratch, write
 
 from admin import store
+from sessionring import flashfile
 
 
 def test_save_then_load():
@@ -113,12 +114,12 @@ def test_save_on_a_volume_without_rename_over():
     d = scratch("store-fat")
     p = d + "/a.json"
     fat = _FatOs()
-    store.os = fat
+    store.os = flashfile.os = fat  # (store writes through sessionring.flashfile)
     try:
         store.save(p, {"v": 1, "n": "one"})
         store.save(p, {"v": 1, "n": "two"})
     finally:
-        store.os = os
+        store.os = flashfile.os = os
     assert fat.renames == 3  # the first, then a failed one and its retry
     assert store.load(p) == (store.OK, {"v": 1, "n": "two"})
 

@@ -38,14 +38,24 @@ def write(path, data):
         sync()
 
 
-def read(path, max_bytes=4096):
+def read(path, max_bytes=4096, whole=None):
     # The file's bytes, or None when it is missing. ValueError when it is larger than
-    # max_bytes (never loaded into RAM). A complete PATH.tmp left by a write that lost power
-    # between its remove and its rename becomes the file.
+    # max_bytes (never loaded into RAM). A PATH.tmp left by a write that lost power between
+    # its remove and its rename becomes the file, if whole(data) says it is complete (when
+    # given; else it is taken as it is); one that is not is removed.
     n = _size(path)
     if n < 0:
-        if _size(path + ".tmp") < 0:
+        t = _size(path + ".tmp")
+        if t < 0:
             return None
+        if whole is not None:
+            data = None
+            if t <= max_bytes:
+                with open(path + ".tmp", "rb") as f:
+                    data = f.read()
+            if data is None or not whole(data):
+                _remove(path + ".tmp")  # cut short while being written: there is no file
+                return None
         os.rename(path + ".tmp", path)
         n = _size(path)
     else:

@@ -17,9 +17,11 @@ from .session import (  # noqa: F401 - re-exported: apps import them from here
     ROLE_ADMIN,
     ROLE_ANON,
     ROLE_USER,
+    DataView,
     RingFull,
     SessionDataFull,
     SessionEnded,
+    Uptime,
     decode_items,
     encode_items,
 )
@@ -36,7 +38,7 @@ HEADER = const(44)
 USER_BYTES = const(15)
 
 
-class SessionRing:
+class SessionRing(Uptime):
     def __init__(
         self,
         slots=16,
@@ -61,10 +63,7 @@ class SessionRing:
         m = os.urandom(4)  # masks the slot index and generation inside tokens
         self._mlo = m[0] | (m[1] << 8)
         self._mhi = m[2] | (m[3] << 8)
-        self._clock = clock
-        self._t = clock.ticks_ms()
-        self._sec = 1
-        self._ms = 0
+        self._start(clock, 1)  # (Uptime: seconds of the ring's own clock, from 1)
         self._hint = 0  # where the next free-slot search starts
         # counters (small ints: incrementing them allocates nothing)
         self.visits = 0  # slot headers examined: lookups visit exactly one
@@ -76,23 +75,9 @@ class SessionRing:
         self.revoked = 0
         self.rejected = 0
 
-    # -- clock ---------------------------------------------------------------------------------
-    def now(self):
-        # Seconds since the ring started. Call at least once per half ticks period (6 days on
-        # a board); the server does so on every request and on its housekeeping tick.
-        c = self._clock
-        t = c.ticks_ms()
-        d = c.ticks_diff(t, self._t)
-        self._t = t
-        if d > 0:
-            ms = self._ms + d
-            if ms >= 1000:
-                self._sec += ms // 1000
-                ms %= 1000
-            self._ms = ms
-        return self._sec
-
-    tick = now  # the server's watchdog calls it a few times per second
+    # -- clock: now() (Uptime) is seconds since the ring started; call it at least once per
+    # half ticks period (6 days on a board): the server does on every request and on its tick
+    tick = Uptime.now  # the server's watchdog calls it a few times per second
 
     # -- the rest of the store interface (binding.py; sealed.py has the same) --------------------
     def view(self):
@@ -386,7 +371,7 @@ class SessionRing:
         return self._view(o)
 
 
-class Session:
+class Session(DataView):
     # A view of one session slot: a handle, not a copy. It goes stale (valid False, data
     # access raises SessionEnded) once the session ends or its slot is reused.
     # Per-session data works like a small dict of str keys to str, bytes, int, bool or None
@@ -445,11 +430,11 @@ class Session:
         return max(0, min(left)) if left else None
 
     # -- data area (encoding: see encode_items) ----------------------------------------------
-    def _items(self):
+    def _read(self):
         o = self._check() + HEADER
         return decode_items(self._ring._buf, o, o + self._ring.data_bytes)
 
-    def _store(self, items):
+    def _write(self, items):
         enc = encode_items(items)
         r = self._ring
         if len(enc) > r.data_bytes:
@@ -460,44 +445,3 @@ class Session:
         b = r._buf
         for k in range(r.data_bytes):
             b[o + k] = enc[k] if k < len(enc) else 0
-
-    def __getitem__(self, key):
-        for k, v in self._items():
-            if k == key:
-                return v
-        raise KeyError(key)
-
-    def get(self, key, default=None):
-        for k, v in self._items():
-            if k == key:
-                return v
-        return default
-
-    def __contains__(self, key):
-        for k, _ in self._items():
-            if k == key:
-                return True
-        return False
-
-    def __setitem__(self, key, value):
-        if not isinstance(key, str):
-            raise TypeError("session keys are str")
-        items = [kv for kv in self._items() if kv[0] != key]
-        items.append((key, value))
-        self._store(items)
-
-    def __delitem__(self, key):
-        items = self._items()
-        kept = [kv for kv in items if kv[0] != key]
-        if len(kept) == len(items):
-            raise KeyError(key)
-        self._store(kept)
-
-    def keys(self):
-        return [k for k, _ in self._items()]
-
-    def items(self):
-        return self._items()
-
-    def clear(self):
-        self._store([])

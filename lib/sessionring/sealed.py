@@ -39,6 +39,7 @@ from .session import (  # noqa: F401 - the same exceptions as the ring, for apps
     RingFull,
     SessionDataFull,
     SessionEnded,
+    Uptime,
     decode_items,
     encode_items,
 )
@@ -57,7 +58,7 @@ def _be32(b, o):
 
 
 # -- the store --------------------------------------------------------------------------------
-class SealedStore:
+class SealedStore(Uptime):
     COOKIE_MAX = 4096  # browsers drop a cookie whose name and value exceed this
 
     def __init__(
@@ -92,10 +93,7 @@ class SealedStore:
         self._pb = purpose.encode()
         self.cookie_name = cookie_name
         self._clock = clock
-        self._ticks = ticks if ticks is not None else time  # ticks_ms()/ticks_diff(), now()
-        self._t = self._ticks.ticks_ms()
-        self._sec = 0
-        self._ms = 0
+        self._start(ticks if ticks is not None else time)  # (Uptime: now(), for uptime)
         self._offset = unix_offset(clock.gmtime(0)[0])
         self._deflate = find_deflater() if compress else None
         self.compress = self._deflate is not None  # False when asked but unsupported here
@@ -177,19 +175,8 @@ class SealedStore:
         except ClockNotSet:
             return default
 
-    def now(self):
-        # Seconds since the store started (uptime, as the ring's now()), counted on the ticks
-        # clock: the wall clock may be set, or jump, later. Read at least once per half ticks
-        # period (6 days on a board): tick() does.
-        c = self._ticks
-        t = c.ticks_ms()
-        d = c.ticks_diff(t, self._t)
-        self._t = t
-        if d > 0:
-            ms = self._ms + d
-            self._sec += ms // 1000
-            self._ms = ms % 1000
-        return self._sec
+    # now() (Uptime): seconds since the store started, on the ticks clock (the wall clock
+    # may be set, or jump, later); tick() reads it often enough for the ticks wrap
 
     def tick(self):
         # Watchdog upkeep: free deny-list entries whose tokens have expired anyway.

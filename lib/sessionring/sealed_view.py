@@ -6,14 +6,14 @@ import binascii
 from micropython import const
 
 from .fernet import sealed_len
-from .session import SessionDataFull, SessionEnded, encode_items
+from .session import DataView, SessionDataFull, SessionEnded, encode_items
 
 DIRTY = const(1)  # view state: data changed since the last seal
 STALE = const(2)  # touch(): past half the idle timeout, or opened with an older key
 UNSENT = const(4)  # create()/rotate(): the token is new
 
 
-class SealedSession:
+class SealedSession(DataView):
     # A view of one sealed session: the opened cookie's contents, held in this object. It
     # goes stale (valid False, data access raises SessionEnded) once revoked or when its
     # user's generation moves on. Data as in the ring: a small dict of str keys to str, bytes,
@@ -102,7 +102,11 @@ class SealedSession:
         return sealed_len(len(self._store._pack(self, encode_items(self._items))))
 
     # -- data ---------------------------------------------------------------------------------
-    def _set(self, items):
+    def _read(self):
+        self._check()
+        return self._items
+
+    def _write(self, items):
         # Store items if the cookie still fits, else SessionDataFull and nothing changes.
         s = self._store
         n = sealed_len(len(s._pack(self, encode_items(items))))
@@ -113,49 +117,3 @@ class SealedSession:
             )
         self._items = items
         self._state |= DIRTY
-
-    def __getitem__(self, key):
-        self._check()
-        for k, v in self._items:
-            if k == key:
-                return v
-        raise KeyError(key)
-
-    def get(self, key, default=None):
-        self._check()
-        for k, v in self._items:
-            if k == key:
-                return v
-        return default
-
-    def __contains__(self, key):
-        self._check()
-        for k, _ in self._items:
-            if k == key:
-                return True
-        return False
-
-    def __setitem__(self, key, value):
-        if not isinstance(key, str):
-            raise TypeError("session keys are str")
-        self._check()
-        self._set([kv for kv in self._items if kv[0] != key] + [(key, value)])
-
-    def __delitem__(self, key):
-        self._check()
-        kept = [kv for kv in self._items if kv[0] != key]
-        if len(kept) == len(self._items):
-            raise KeyError(key)
-        self._set(kept)
-
-    def keys(self):
-        self._check()
-        return [k for k, _ in self._items]
-
-    def items(self):
-        self._check()
-        return list(self._items)
-
-    def clear(self):
-        self._check()
-        self._set([])

@@ -80,3 +80,74 @@ def decode_items(b, p, end):
             raise ValueError("unknown session value type")
         out.append((key, val))
     return out
+
+
+class DataView:
+    # Per-session data as a small dict of str keys to str, bytes, int, bool or None values,
+    # for both stores' views: a view gives _read() -> [(key, value)] (SessionEnded when the
+    # session has ended) and _write(items) (SessionDataFull, and nothing changed, when they
+    # do not fit).
+    def __getitem__(self, key):
+        for k, v in self._read():
+            if k == key:
+                return v
+        raise KeyError(key)
+
+    def get(self, key, default=None):
+        for k, v in self._read():
+            if k == key:
+                return v
+        return default
+
+    def __contains__(self, key):
+        for k, _ in self._read():
+            if k == key:
+                return True
+        return False
+
+    def __setitem__(self, key, value):
+        if not isinstance(key, str):
+            raise TypeError("session keys are str")
+        items = [kv for kv in self._read() if kv[0] != key]
+        items.append((key, value))
+        self._write(items)
+
+    def __delitem__(self, key):
+        items = self._read()
+        kept = [kv for kv in items if kv[0] != key]
+        if len(kept) == len(items):
+            raise KeyError(key)
+        self._write(kept)
+
+    def keys(self):
+        return [k for k, _ in self._read()]
+
+    def items(self):
+        return list(self._read())
+
+    def clear(self):
+        self._write([])
+
+
+class Uptime:
+    # Whole seconds since start, advanced from ticks_diff() on an injectable ticks clock
+    # (self._ticks), so that the ticks wraparound (2**30 ms on boards) never matters. Read it at
+    # least once per half ticks period (6 days on a board): the server's tick() does.
+    def _start(self, ticks, first=0):
+        self._ticks = ticks
+        self._t = ticks.ticks_ms()
+        self._sec = first
+        self._ms = 0
+
+    def now(self):
+        c = self._ticks
+        t = c.ticks_ms()
+        d = c.ticks_diff(t, self._t)
+        self._t = t
+        if d > 0:
+            ms = self._ms + d
+            if ms >= 1000:
+                self._sec += ms // 1000
+                ms %= 1000
+            self._ms = ms
+        return self._sec
