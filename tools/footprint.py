@@ -40,7 +40,7 @@ sys.path.insert(0, str(HERE / "vboard"))
 import benchdoc  # noqa: E402
 import deploy  # noqa: E402
 import faithful  # noqa: E402
-from bridge import micropython_exe  # noqa: E402
+from hosttools import find_tool  # noqa: E402
 
 BLOCK = 4096
 BOOT_TIMEOUT_S = 60
@@ -105,7 +105,7 @@ def boot(folder, heap_kb):
         SESSIONRING_PORT="0",
         SESSIONRING_ADMIN_PASSWORD=PASSWORD,
     )
-    argv = [micropython_exe(), "-X", "heapsize=%dK" % heap_kb, "probe.py"]
+    argv = [find_tool("micropython"), "-X", "heapsize=%dK" % heap_kb, "probe.py"]
     try:
         proc = subprocess.run(
             argv, cwd=str(folder), env=env, capture_output=True, text=True, timeout=BOOT_TIMEOUT_S
