@@ -8,18 +8,17 @@
 #  - every POST also passes an exact Origin (else Referer) check; nothing changes on GET.
 # What the pages share (answers, guards, the login path, messages) is in web.py.
 import binascii
-import gc
 import hashlib
 import sys
 
 from sessionring import __version__, auth, cookie
 from sessionring.http import Server
+from sessionring.response import encode_headers
 from sessionring.ring import SessionRing
 from sessionring.throttle import Throttle
 
 from . import board, pages, web
 from .account import USER
-from .pages import Out
 
 _CSRF_LEN = 32  # auth.new_csrf(): 32 URL-safe characters
 GEN_FILE = "sealed_gens.json"  # sealed store: the users' generations, in the data folder
@@ -103,6 +102,11 @@ class Admin:
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "same-origin",
         }
+        self.header_lines = encode_headers(self.headers)  # what every page sends, encoded once
+        self.page_buf = bytearray()  # every page renders here (web.out)
+        self.heap_at = None  # web.free_heap(): when it last measured, and what
+        self.heap_free = None
+        self._api = None  # api.py once loaded
         r = self.server.route
         r("/login", methods=("GET", "POST"))(self._either(self.login_form, self.login))
         r("/", methods=("GET",))(self.dashboard)
@@ -195,7 +199,7 @@ class Admin:
             token = req.cookies.get(self.csrf_cookie)
             if not isinstance(token, str) or len(token) != _CSRF_LEN:
                 token = auth.new_csrf()
-        o = Out()
+        o = web.out(self)
         pages.login(o, self.name, token, msg)
         resp = web.html(self, o, status)
         if req.cookies.get(self.csrf_cookie) != token:
@@ -239,19 +243,18 @@ class Admin:
         s = web.admin(req)
         if s is None:
             return web.redirect("/login")
-        gc.collect()
-        mem = getattr(gc, "mem_free", None)
+        free = web.free_heap(self)
         st = self.store
         rows = (
             (b"Device", self.name),
             (b"Uptime", pages.duration(st.now())),
-            (b"Free heap", "%d KB" % (mem() // 1024) if mem else "n/a"),
+            (b"Free heap", "%d KB" % (free // 1024) if free is not None else "n/a"),
             (b"Sessions", web.sessions_text(self)),
             (b"Network", self._network_text()),
             (b"Timeouts", "%s idle, %s at most" % self._timeouts()),
             (b"Software", "sessionring %s on %s" % (__version__, _interpreter())),
         )
-        o = Out()
+        o = web.out(self)
         pages.dashboard(o, self.name, s.get("c"), rows)
         return web.html(self, o)
 
@@ -271,7 +274,7 @@ class Admin:
         s = web.admin(req)
         if s is None:
             return web.redirect("/login")
-        o = Out()
+        o = web.out(self)
         msg = web.MESSAGES.get(req.query.get("m"))
         if self.sealed:
             st = self.store
@@ -318,20 +321,24 @@ class Admin:
 
         return settings_page.save(self, req)
 
-    def api_status(self, req):
-        from . import api
+    def api(self):
+        # api.py, imported at its first use and kept: an import statement on every call
+        # looks the module up by name each time.
+        m = self._api
+        if m is None:
+            from . import api as m
 
-        return api.status(self, req)
+            self._api = m
+        return m
+
+    def api_status(self, req):
+        return self.api().status(self, req)
 
     def api_login(self, req):
-        from . import api
-
-        return api.login(self, req)
+        return self.api().login(self, req)
 
     def api_logout(self, req):
-        from . import api
-
-        return api.logout(self, req)
+        return self.api().logout(self, req)
 
 
 def _interpreter():

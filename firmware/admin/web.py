@@ -3,13 +3,22 @@
 # form and by the API, and the status messages. app.py, api.py and settings_page.py import this
 # module; it imports none of them. `a` is the app (app.Admin): its security headers, device
 # name, scheme, store, throttle and account.
+import gc
+
+from micropython import const
 from sessionring import auth
 from sessionring.http import Response
+from sessionring.response import encode_headers
 from sessionring.ring import ROLE_ADMIN, RingFull
 
 from . import pages
 from .account import USER
 from .pages import Out
+
+NO_STORE = encode_headers({"Cache-Control": "no-store"})  # redirects and JSON
+_PAGE_KEEP = const(6144)  # a page buffer that grew past this is not kept for the next page
+_HEAP_MS = const(1000)  # the free-heap figure is measured at most once in this many ms
+_mem_free = getattr(gc, "mem_free", None)
 
 # ?m=... on a page -> the message it shows
 MESSAGES = {
@@ -21,23 +30,49 @@ MESSAGES = {
 
 
 # -- answers -----------------------------------------------------------------------------------
+def out(a):
+    # The Out to render a page into: the app's page buffer, emptied (it keeps its room, so a
+    # page no bigger than the last allocates nothing for its markup). Handlers run one at a
+    # time and the server writes the answer before the next one runs (a write that cannot go
+    # out at once keeps a copy), so one buffer serves every page.
+    return Out(a.page_buf)
+
+
 def html(a, o, status=200):
-    # A rendered page (o: pages.Out) with the app's security headers.
+    # A rendered page (o: pages.Out) with the app's security headers (encoded once, app.py).
     resp = Response(o.buf, status)
-    resp.headers.update(a.headers)
+    resp.lines = a.header_lines
+    if len(o.buf) > _PAGE_KEEP and o.buf is a.page_buf:
+        a.page_buf = bytearray()  # a rare big page: its buffer goes with this answer
     return resp
 
 
 def redirect(where):
     resp = Response.redirect(where)
-    resp.headers["Cache-Control"] = "no-store"
+    resp.lines = NO_STORE
     return resp
 
 
 def json(obj, status=200):
     resp = Response.json(obj, status)
-    resp.headers["Cache-Control"] = "no-store"
+    resp.lines = NO_STORE
     return resp
+
+
+def free_heap(a):
+    # Bytes of free heap after a collection (None where the port does not say), measured at
+    # most once per _HEAP_MS and remembered: gc.collect() and gc.mem_free() each walk the
+    # whole heap, which cost more than the rest of a page together.
+    if _mem_free is None:
+        return None
+    ck = a.server.clock
+    now = ck.ticks_ms()
+    t = a.heap_at
+    if t is None or not 0 <= ck.ticks_diff(now, t) < _HEAP_MS:
+        gc.collect()
+        a.heap_free = _mem_free()
+        a.heap_at = now
+    return a.heap_free
 
 
 def json_error(status, text):
@@ -45,7 +80,7 @@ def json_error(status, text):
 
 
 def problem(a, status, title, text):
-    o = Out()
+    o = out(a)
     pages.problem(o, a.name, title, text)
     return html(a, o, status)
 

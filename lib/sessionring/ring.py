@@ -20,7 +20,9 @@ from .session import (  # noqa: F401 - re-exported: apps import them from here
     RingFull,
     SessionDataFull,
     SessionEnded,
+    MISSING,
     decode_items,
+    find_item,
     encode_items,
 )
 
@@ -461,23 +463,24 @@ class Session:
         for k in range(r.data_bytes):
             b[o + k] = enc[k] if k < len(enc) else 0
 
+    def _find(self, key):
+        # key's value, decoding no other entry, or MISSING
+        o = self._check() + HEADER
+        kb = key.encode() if isinstance(key, str) else b""
+        return find_item(self._ring._buf, o, o + self._ring.data_bytes, kb)
+
     def __getitem__(self, key):
-        for k, v in self._items():
-            if k == key:
-                return v
-        raise KeyError(key)
+        v = self._find(key)
+        if v is MISSING:
+            raise KeyError(key)
+        return v
 
     def get(self, key, default=None):
-        for k, v in self._items():
-            if k == key:
-                return v
-        return default
+        v = self._find(key)
+        return default if v is MISSING else v
 
     def __contains__(self, key):
-        for k, _ in self._items():
-            if k == key:
-                return True
-        return False
+        return self._find(key) is not MISSING
 
     def __setitem__(self, key, value):
         if not isinstance(key, str):

@@ -1,0 +1,478 @@
+"""Firmware benchmark: the admin firmware's own pages, as `make run` starts it, logged in.
+
+On 127.0.0.1 with wrk as the client, for each interpreter (the PyPI MicroPython unix port,
+and the board-faithful build: tools/faithful.py unix32, 32-bit, library and app frozen in):
+  - the baseline: tools/bench_servers/raw.py (a minimal asyncio responder, no parsing) at
+    1 and 16 keep-alive connections, before and after the firmware (the mean is the baseline
+    of every ratio, the spread is printed);
+  - the firmware (tools/run.py's command, a fresh data folder, the unix board profile) on its
+    real routes: GET /api/status, / (dashboard), /sessions with the session cookie of a form
+    login; GET /login anonymous; GET /nosuch (404); a POST /login that fails on CSRF (403);
+    keep-alive at 1 connection and at 16, with the profile's connection cap (max_conns 8,
+    max_per_client 7) and with a cap of 16 (max_per_client 0: wrk's 16 connections all come
+    from 127.0.0.1);
+  - heap allocated per request: micropython.mem_total() before and after the 1-connection
+    run, read from GET /_mem, a route the firmware adds only when SESSIONRING_BENCH is set at
+    boot (admin/start.py); the delta over the requests served (the /_mem request included);
+  - the sealed store's /api/status (SESSIONRING_SESSIONS=sealed) at 1 connection, beside.
+Figures are ratios to the raw responder in the same run. Writes the "firmware" section of
+docs/benchmarks.md.
+
+Usage: python tools/bench_firmware.py [--seconds N] [--py micropython|micropython32]
+                                      [--json FILE] [--no-write]
+"""
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import benchdoc  # noqa: E402
+import faithful  # noqa: E402
+import run as runtool  # noqa: E402
+from bench_http import free_port, wrk  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / ".venv" / "bin"
+RAW = ROOT / "tools" / "bench_servers" / "raw.py"
+PROFILE = ROOT / "boards" / "unix" / "board.json"
+PASSWORD = "bench-firmware-password"
+
+# name, method, path, logged in, expected status
+ROUTES = (
+    ("status", "GET", "/api/status", True, 200),
+    ("dashboard", "GET", "/", True, 200),
+    ("sessions", "GET", "/sessions", True, 200),
+    ("login", "GET", "/login", False, 200),
+    ("404", "GET", "/nosuch", True, 404),
+    ("csrf", "POST", "/login", False, 403),
+)
+LABELS = {
+    "status": "GET /api/status (JSON)",
+    "dashboard": "GET / (dashboard)",
+    "sessions": "GET /sessions",
+    "login": "GET /login (anonymous form)",
+    "404": "GET /nosuch (404)",
+    "csrf": "POST /login, bad CSRF (403)",
+}
+INTERPRETERS = (
+    ("micropython", "PyPI unix port (64-bit, from .py)"),
+    ("micropython32", "faithful build (32-bit, frozen)"),
+)
+TARGETS = {
+    "status_ka1": 0.5,  # /api/status >= 0.5x raw at 1 keep-alive connection
+    "dashboard_ka1": 0.25,  # the dashboard >= 0.25x raw at 1 keep-alive connection
+    "status_alloc": 1536,  # heap per /api/status request <= 1.5 KB (faithful build)
+    "dashboard_alloc": 3072,  # heap per dashboard request <= 3 KB (faithful build)
+}
+POST_BODY = "username=admin&password=wrong&csrf=bad"
+
+
+class Proc:
+    """A server process; ready when its port answers (and, for the firmware, its banner)."""
+
+    def __init__(self, argv, env, port, banner=None, seconds=120):
+        self.port = port
+        self.log = []
+        self.proc = subprocess.Popen(
+            argv,
+            env=env,
+            cwd=str(ROOT),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.ok = False
+        deadline = time.monotonic() + seconds
+        if banner:
+            # the firmware prints its address once it listens (the first boot hashes the
+            # password first: PBKDF2 with the profile's iterations)
+            while time.monotonic() < deadline:
+                line = self.proc.stdout.readline()
+                if not line:
+                    break
+                self.log.append(line.rstrip())
+                if banner in line:
+                    self.ok = True
+                    break
+        else:
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                line = self.proc.stdout.readline()
+                self.log.append(line.rstrip())
+                if line.startswith("ready"):
+                    self.ok = True
+                    break
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        try:
+            out, _ = self.proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            out = ""
+        if out:
+            self.log += out.splitlines()
+        return "\n".join(self.log[-20:])
+
+
+def request(port, method, path, headers=None, body=None):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        return r.status, r.getheaders(), r.read()
+    finally:
+        c.close()
+
+
+def cookies_of(headers):
+    out = {}
+    for k, v in headers:
+        if k.lower() == "set-cookie":
+            name, _, rest = v.partition("=")
+            out[name.strip()] = rest.split(";", 1)[0]
+    return out
+
+
+def log_in(port):
+    """The session cookie of a form login, as a browser does it."""
+    status, hs, body = request(port, "GET", "/login")
+    csrf = cookies_of(hs).get("csrf")
+    if status != 200 or not csrf or csrf.encode() not in body:
+        raise RuntimeError("GET /login: %d, no CSRF cookie" % status)
+    form = "username=admin&password=%s&csrf=%s" % (PASSWORD, csrf)
+    status, hs, _ = request(
+        port,
+        "POST",
+        "/login",
+        {
+            "Cookie": "csrf=" + csrf,
+            "Origin": "http://127.0.0.1:%d" % port,
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+        form,
+    )
+    sid = cookies_of(hs).get("sid")
+    if status != 303 or not sid:
+        raise RuntimeError("POST /login: %d, no session cookie" % status)
+    return "sid=" + sid
+
+
+def mem_total(port):
+    status, _, body = request(port, "GET", "/_mem")
+    if status != 200:
+        raise RuntimeError("GET /_mem: %d (the firmware started without SESSIONRING_BENCH?)" % status)
+    return int(body)
+
+
+def board_file(folder, name, **changes):
+    prof = json.loads(PROFILE.read_text())
+    prof.update(changes)
+    path = Path(folder) / name
+    path.write_text(json.dumps(prof))
+    return path
+
+
+def firmware(py, data, board, sessions=None):
+    port = free_port()
+    env = dict(os.environ)
+    env["SESSIONRING_BENCH"] = "1"
+    env["SESSIONRING_ADMIN_PASSWORD"] = PASSWORD
+    argv, env = runtool.command(py, port, data=data, board=board, environ=env, sessions=sessions)
+    return Proc(argv, env, port, banner="admin page at")
+
+
+def raw_server(py, tmp):
+    exe = str(BIN / "micropython")
+    mpyc = [str(BIN / "mpy-cross"), "-march=host"]
+    if py == "micropython32":
+        exe = str(faithful.build("unix32"))
+        mpyc = [str(faithful.OUT / "mpy-cross" / "mpy-cross")]
+    d = Path(tmp) / ("raw-" + py)
+    d.mkdir(exist_ok=True)
+    subprocess.run(mpyc + ["-o", str(d / "raw.mpy"), str(RAW)], check=True)
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join([".frozen", str(d)]))
+    port = free_port()
+    return Proc([exe, "-m", "raw", str(port)], env, port)
+
+
+def post_script(tmp):
+    path = Path(tmp) / "post.lua"
+    path.write_text(
+        'wrk.method = "POST"\n'
+        'wrk.body = "%s"\n'
+        'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n' % POST_BODY
+    )
+    return path
+
+
+def wrk_run(port, conns, seconds, route, cookie, script):
+    name, method, path, logged_in, _ = route
+    headers = ("Cookie: " + cookie,) if logged_in else ()
+    if method == "POST":
+        # bench_http.wrk has no script argument: run wrk here the same way
+        argv = ["wrk", "-t", "2" if conns > 1 else "1", "-c", str(conns), "-d", "%ds" % seconds]
+        argv += ["-s", str(script), "http://127.0.0.1:%d%s" % (port, path)]
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30).stdout
+        m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+        n = re.search(r"(\d+) requests in", out)
+        e = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+        bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        return {
+            "rps": float(m.group(1)) if m else 0.0,
+            "requests": int(n.group(1)) if n else 0,
+            "errors": sum(int(x) for x in e.groups()) if e else 0,
+            "non2xx": int(bad.group(1)) if bad else 0,
+        }
+    return wrk(port, conns, seconds, False, headers, path)
+
+
+def check_route(port, route, cookie):
+    # One request first: the route answers what it should (else the figures mean nothing).
+    name, method, path, logged_in, want = route
+    hs = {"Cookie": cookie} if logged_in else {}
+    body = None
+    if method == "POST":
+        hs["Content-Type"] = "application/x-www-form-urlencoded"
+        body = POST_BODY
+    status, _, _ = request(port, method, path, hs, body)
+    if status != want:
+        raise RuntimeError("%s %s answered %d, not %d" % (method, path, status, want))
+
+
+def wrong(route, r):
+    # answers that were not the route's expected kind (wrk counts non-2xx/3xx only)
+    ok2xx = route[4] < 400
+    return r["errors"] + (r["non2xx"] if ok2xx else r["requests"] - r["non2xx"])
+
+
+def measure_firmware(py, tmp, data, seconds, script, res):
+    boards = {
+        "cap": board_file(tmp, "board-cap.json"),
+        "cap16": board_file(tmp, "board-cap16.json", max_conns=16, max_per_client=0),
+    }
+    for capname in ("cap", "cap16"):
+        srv = firmware(py, data, boards[capname])
+        try:
+            if not srv.ok:
+                raise RuntimeError("the firmware did not start:\n" + srv.stop())
+            cookie = log_in(srv.port)
+            for route in ROUTES:
+                name = route[0]
+                check_route(srv.port, route, cookie)
+                row = res.setdefault(name, {})
+                if capname == "cap":
+                    a = mem_total(srv.port)
+                    r = wrk_run(srv.port, 1, seconds, route, cookie, script)
+                    b = mem_total(srv.port)
+                    r["alloc"] = (b - a) / max(1, r["requests"] + 1)
+                    r["wrong"] = wrong(route, r)
+                    row["ka1"] = r
+                r = wrk_run(srv.port, 16, seconds, route, cookie, script)
+                r["wrong"] = wrong(route, r)
+                row["ka16_" + capname] = r
+                print(py, capname, name, row, flush=True)
+            if not srv.alive():
+                raise RuntimeError("the firmware died:\n" + srv.stop())
+        finally:
+            srv.stop()
+
+
+def measure_sealed(py, tmp, data, seconds, res):
+    srv = firmware(py, data, PROFILE, sessions="sealed")
+    try:
+        if not srv.ok:
+            res["sealed"] = {"note": "did not start"}
+            return
+        if not any("sealed in cookies" in line for line in srv.log):
+            res["sealed"] = {"note": "no sealed store in this build: " + " / ".join(srv.log[-3:])}
+            return
+        cookie = log_in(srv.port)
+        route = ROUTES[0]
+        check_route(srv.port, route, cookie)
+        a = mem_total(srv.port)
+        r = wrk_run(srv.port, 1, seconds, route, cookie, None)
+        b = mem_total(srv.port)
+        r["alloc"] = (b - a) / max(1, r["requests"] + 1)
+        r["wrong"] = wrong(route, r)
+        res["sealed"] = {"ka1": r}
+        print(py, "sealed status", r, flush=True)
+    finally:
+        srv.stop()
+
+
+def measure_raw(py, tmp, seconds):
+    srv = raw_server(py, tmp)
+    try:
+        if not srv.ok:
+            raise RuntimeError("raw.py did not start:\n" + srv.stop())
+        return {"ka1": wrk(srv.port, 1, seconds), "ka16": wrk(srv.port, 16, seconds)}
+    finally:
+        srv.stop()
+
+
+def run_all(pys, seconds):
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="sr-bench-fw-") as tmp:
+        script = post_script(tmp)
+        for py in pys:
+            data = Path(tmp) / ("data-" + py)
+            data.mkdir()
+            res = {"raw_before": measure_raw(py, tmp, seconds)}
+            measure_firmware(py, tmp, data, seconds, script, res)
+            measure_sealed(py, tmp, data, seconds, res)
+            res["raw_after"] = measure_raw(py, tmp, seconds)
+            res["raw"] = {
+                m: (res["raw_before"][m]["rps"] + res["raw_after"][m]["rps"]) / 2
+                for m in ("ka1", "ka16")
+            }
+            print(py, "raw", res["raw_before"], res["raw_after"], flush=True)
+            results[py] = res
+    return results
+
+
+def ratio(r, base):
+    if not r or not r.get("rps") or not base:
+        return "n/a"
+    s = "**%.2fx** (%.0f)" % (r["rps"] / base, r["rps"])
+    if r.get("errors"):
+        s += " (%d socket errors)" % r["errors"]
+    if r.get("wrong", 0) > r.get("errors", 0):
+        s += " (%d unexpected statuses)" % (r["wrong"] - r["errors"])
+    return s
+
+
+def target_rows(results):
+    rows = []
+    for py, label in INTERPRETERS:
+        res = results.get(py)
+        if not res:
+            continue
+        base = res["raw"]["ka1"]
+        for key, what in (("status", "/api/status"), ("dashboard", "the dashboard")):
+            got = res[key]["ka1"]["rps"] / base if base else 0
+            want = TARGETS[key + "_ka1"]
+            rows.append(
+                (
+                    "%s >= %.2gx raw at 1 keep-alive connection, %s" % (what, want, label),
+                    "%.2fx" % got,
+                    got >= want,
+                )
+            )
+    res = results.get("micropython32")
+    if res:
+        for key, what in (("status", "/api/status"), ("dashboard", "the dashboard")):
+            got = res[key]["ka1"]["alloc"]
+            want = TARGETS[key + "_alloc"]
+            rows.append(
+                (
+                    "heap per request of %s <= %.1f KB, faithful build" % (what, want / 1024),
+                    "%.0f B" % got,
+                    got <= want,
+                )
+            )
+    return rows
+
+
+def report(results, seconds):
+    lines = [
+        "## Admin firmware (`python tools/bench.py firmware`)",
+        "",
+        "Command: `make bench` (or `python tools/bench.py firmware`), which runs "
+        "`python tools/bench_firmware.py` (wrk on 127.0.0.1, %d s per run, keep-alive)." % seconds,
+        benchdoc.machine_line(),
+        "",
+        "The firmware as `make run` starts it (tools/run.py, the unix board profile, a fresh data "
+        "folder), logged in through the login form; the baseline is "
+        "`tools/bench_servers/raw.py` on the same interpreter, measured before and after the "
+        "firmware (the mean). Heap per request: `micropython.mem_total()` before and after the "
+        "1-connection run (GET /_mem, a route that exists only when SESSIONRING_BENCH is set at "
+        "boot). At 16 connections, with the profile's cap (max_conns 8, 7 per client) half of "
+        "wrk's connections wait or take an idle one's slot; the cap-16 column has max_conns 16 "
+        "and no per-client share (all of wrk's connections come from one address).",
+    ]
+    for py, label in INTERPRETERS:
+        res = results.get(py)
+        if not res:
+            continue
+        raw = res["raw"]
+        rb, ra = res["raw_before"], res["raw_after"]
+        lines += [
+            "",
+            "### %s: requests per second (ratio to raw), heap per request" % label,
+            "",
+            "| route | 1 conn | 16 conns, cap 8 | 16 conns, cap 16 | heap per request |",
+            "|---|---|---|---|---|",
+            "| raw asyncio responder (baseline) | %.0f (%.0f, %.0f) | %.0f (%.0f, %.0f) | | |"
+            % (
+                raw["ka1"],
+                rb["ka1"]["rps"],
+                ra["ka1"]["rps"],
+                raw["ka16"],
+                rb["ka16"]["rps"],
+                ra["ka16"]["rps"],
+            ),
+        ]
+        for name, *_ in ROUTES:
+            row = res[name]
+            lines.append(
+                "| %s | %s | %s | %s | %.0f B |"
+                % (
+                    LABELS[name],
+                    ratio(row["ka1"], raw["ka1"]),
+                    ratio(row["ka16_cap"], raw["ka16"]),
+                    ratio(row["ka16_cap16"], raw["ka16"]),
+                    row["ka1"]["alloc"],
+                )
+            )
+        sealed = res.get("sealed", {})
+        if "ka1" in sealed:
+            lines.append(
+                "| GET /api/status, sealed store | %s | | | %.0f B |"
+                % (ratio(sealed["ka1"], raw["ka1"]), sealed["ka1"]["alloc"])
+            )
+        elif sealed:
+            lines.append("| GET /api/status, sealed store | %s | | | |" % sealed.get("note"))
+    rows = target_rows(results)
+    lines += ["", "### Targets", "", "| target | measured | |", "|---|---|---|"]
+    for name, got, ok in rows:
+        lines.append("| %s | %s | %s |" % (name, got, "PASS" if ok else "MISS"))
+    return "\n".join(lines) + "\n", rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=int, default=3, help="length of each wrk run")
+    ap.add_argument("--py", action="append", help="micropython, micropython32 (default: both)")
+    ap.add_argument("--json", help="also write the raw figures to this file")
+    ap.add_argument("--no-write", action="store_true", help="print, leave docs/ alone")
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("bench_firmware: wrk is not installed (tools/setup.sh installs it)")
+    t0 = time.monotonic()
+    pys = args.py or [py for py, _ in INTERPRETERS]
+    results = run_all(pys, args.seconds)
+    md, rows = report(results, args.seconds)
+    md += "\nTook %.0f s.\n" % (time.monotonic() - t0)
+    print(md)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    if not args.no_write:
+        benchdoc.write_section("firmware", md)
+    return 0 if all(ok for _, _, ok in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
