@@ -28,7 +28,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -173,7 +172,9 @@ def log_in(port):
 def mem_total(port):
     status, _, body = request(port, "GET", "/_mem")
     if status != 200:
-        raise RuntimeError("GET /_mem: %d (the firmware started without SESSIONRING_BENCH?)" % status)
+        raise RuntimeError(
+            "GET /_mem: %d (the firmware started without SESSIONRING_BENCH?)" % status
+        )
     return int(body)
 
 
@@ -456,6 +457,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=int, default=3, help="length of each wrk run")
     ap.add_argument("--py", action="append", help="micropython, micropython32 (default: both)")
+    ap.add_argument("--route", action="append", help="only these routes (a quick look)")
     ap.add_argument("--json", help="also write the raw figures to this file")
     ap.add_argument("--no-write", action="store_true", help="print, leave docs/ alone")
     args = ap.parse_args()
@@ -463,6 +465,12 @@ def main():
         sys.exit("bench_firmware: wrk is not installed (tools/setup.sh installs it)")
     t0 = time.monotonic()
     pys = args.py or [py for py, _ in INTERPRETERS]
+    if args.route:
+        global ROUTES
+        ROUTES = tuple(r for r in ROUTES if r[0] in args.route)
+        if not args.json:
+            args.no_write = True  # a partial run never replaces the section
+        return print(json.dumps(run_all(pys, args.seconds), indent=1))
     results = run_all(pys, args.seconds)
     md, rows = report(results, args.seconds)
     md += "\nTook %.0f s.\n" % (time.monotonic() - t0)

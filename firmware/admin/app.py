@@ -7,13 +7,11 @@
 #    visitor gets no ring slot, so nobody who is not logged in can take one from a session;
 #  - every POST also passes an exact Origin (else Referer) check; nothing changes on GET.
 # What the pages share (answers, guards, the login path, messages) is in web.py.
-import binascii
 import hashlib
 import sys
 
 from sessionring import __version__, auth, cookie
 from sessionring.http import Server
-from sessionring.response import encode_headers
 from sessionring.ring import SessionRing
 from sessionring.throttle import Throttle
 
@@ -22,15 +20,6 @@ from .account import USER
 
 _CSRF_LEN = 32  # auth.new_csrf(): 32 URL-safe characters
 GEN_FILE = "sealed_gens.json"  # sealed store: the users' generations, in the data folder
-
-
-def _csp():
-    # The only style is pages.CSS, allowed by its hash; no scripts, no frames, forms post here.
-    digest = binascii.b2a_base64(hashlib.sha256(pages.CSS).digest()).decode().strip()
-    return (
-        "default-src 'none'; style-src 'sha256-%s'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'" % digest
-    )
 
 
 def _device_key(acct):
@@ -95,18 +84,14 @@ class Admin:
         self.scheme = "https" if self.secure else "http"
         self.csrf_cookie = cookie.name_for("csrf", self.secure)
         self.device_cookie = cookie.name_for("dev", self.secure)
-        self.headers = {
-            "Cache-Control": "no-store",
-            "Content-Security-Policy": _csp(),
-            "X-Frame-Options": "DENY",
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "same-origin",
-        }
-        self.header_lines = encode_headers(self.headers)  # what every page sends, encoded once
+        self.headers = dict(web.SECURITY)  # what every page sends (web.py) ...
+        self.header_lines = web.PAGE_LINES  # ... encoded once
         self.page_buf = bytearray()  # every page renders here (web.out)
         self.heap_at = None  # web.free_heap(): when it last measured, and what
         self.heap_free = None
         self._api = None  # api.py once loaded
+        self._software = "sessionring %s on %s" % (__version__, _interpreter())
+        self._to_idle = self._to_abs = self._to_text = None  # _timeouts_text()
         r = self.server.route
         r("/login", methods=("GET", "POST"))(self._either(self.login_form, self.login))
         r("/", methods=("GET",))(self.dashboard)
@@ -251,15 +236,24 @@ class Admin:
             (b"Free heap", "%d KB" % (free // 1024) if free is not None else "n/a"),
             (b"Sessions", web.sessions_text(self)),
             (b"Network", self._network_text()),
-            (b"Timeouts", "%s idle, %s at most" % self._timeouts()),
-            (b"Software", "sessionring %s on %s" % (__version__, _interpreter())),
+            (b"Timeouts", self._timeouts_text()),
+            (b"Software", self._software),
         )
         o = web.out(self)
         pages.dashboard(o, self.name, s.get("c"), rows)
         return web.html(self, o)
 
-    def _timeouts(self):
-        return pages.duration(self.store.idle_s), pages.duration(self.store.absolute_s)
+    def _timeouts_text(self):
+        # "15 min idle, 12 h at most", made again only when a timeout changed
+        st = self.store
+        if self._to_idle != st.idle_s or self._to_abs != st.absolute_s:
+            self._to_idle = st.idle_s
+            self._to_abs = st.absolute_s
+            self._to_text = "%s idle, %s at most" % (
+                pages.duration(st.idle_s),
+                pages.duration(st.absolute_s),
+            )
+        return self._to_text
 
     def _network_text(self):
         n = self.net

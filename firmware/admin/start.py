@@ -64,8 +64,6 @@ def _bench_route(server):
     # SESSIONRING_BENCH set at boot (tools/bench_firmware.py): GET /_mem answers
     # micropython.mem_total(), the bytes allocated so far (-1 where the port does not count).
     # Without the variable the route does not exist and nothing here runs.
-    import micropython
-
     total = getattr(micropython, "mem_total", None)
 
     def mem(req):

@@ -3,18 +3,41 @@
 # form and by the API, and the status messages. app.py, api.py and settings_page.py import this
 # module; it imports none of them. `a` is the app (app.Admin): its security headers, device
 # name, scheme, store, throttle and account.
+import binascii
 import gc
+import hashlib
+from json import dumps as _dumps
 
 from micropython import const
+
 from sessionring import auth
 from sessionring.http import Response
-from sessionring.response import encode_headers
+from sessionring.response import JSON, encode_headers
 from sessionring.ring import ROLE_ADMIN, RingFull
 
 from . import pages
 from .account import USER
 from .pages import Out
 
+
+def _csp():
+    # The only style is pages.CSS, allowed by its hash; no scripts, no frames, forms post here.
+    digest = binascii.b2a_base64(hashlib.sha256(pages.CSS).digest()).decode().strip()
+    return (
+        "default-src 'none'; style-src 'sha256-%s'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'" % digest
+    )
+
+
+# The security headers of every page, and their lines as sent (encoded once, at import).
+SECURITY = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": _csp(),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+PAGE_LINES = encode_headers(SECURITY)
 NO_STORE = encode_headers({"Cache-Control": "no-store"})  # redirects and JSON
 _PAGE_KEEP = const(6144)  # a page buffer that grew past this is not kept for the next page
 _HEAP_MS = const(1000)  # the free-heap figure is measured at most once in this many ms
@@ -38,10 +61,26 @@ def out(a):
     return Out(a.page_buf)
 
 
+class _Page(Response):
+    # A page or a JSON answer: what every one of its kind sends is on the class, so an answer
+    # stores its body and status only (each instance attribute costs heap on MicroPython).
+    lines = PAGE_LINES
+
+    def __init__(self, body, status):
+        self.body = body
+        self.status = status
+
+
+class _Json(_Page):
+    content_type = JSON
+    lines = NO_STORE
+
+
 def html(a, o, status=200):
     # A rendered page (o: pages.Out) with the app's security headers (encoded once, app.py).
-    resp = Response(o.buf, status)
-    resp.lines = a.header_lines
+    resp = _Page(o.buf, status)
+    if a.header_lines is not _Page.lines:
+        resp.lines = a.header_lines
     if len(o.buf) > _PAGE_KEEP and o.buf is a.page_buf:
         a.page_buf = bytearray()  # a rare big page: its buffer goes with this answer
     return resp
@@ -54,9 +93,7 @@ def redirect(where):
 
 
 def json(obj, status=200):
-    resp = Response.json(obj, status)
-    resp.lines = NO_STORE
-    return resp
+    return _Json(_dumps(obj), status)
 
 
 def free_heap(a):

@@ -69,6 +69,7 @@ class Response:
     # Attributes most answers leave alone are class defaults: an instance stores only what it
     # sets (on MicroPython every instance attribute grows the instance's own table).
     _h = None
+    content_type = HTML  # (a subclass may change the defaults and set less per answer)
     cookies = None  # set_cookie() arguments
     lines = None  # header lines encoded once (encode_headers()), sent before .headers
 
@@ -265,7 +266,8 @@ class Wire:
         cookies = req.cookies_out
         pre = None
         if resp is not None:
-            lines = resp.header_lines()
+            if resp._h:
+                lines = resp.header_lines()
             pre = resp.lines
             if resp.cookies:
                 c = resp.cookie_values(self.secure)
