@@ -2,9 +2,9 @@
 
 On 127.0.0.1 with wrk as the client, for each interpreter (the PyPI MicroPython unix port,
 and the board-faithful build: tools/faithful.py unix32, 32-bit, library and app frozen in):
-  - the baseline: tools/bench_servers/raw.py (a minimal asyncio responder, no parsing) at
-    1 and 16 keep-alive connections, before and after the firmware (the mean is the baseline
-    of every ratio, the spread is printed);
+  - the baseline: tools/bench_servers/raw.py (a minimal asyncio responder, no parsing), run
+    right before every firmware run with as many connections (the machine is shared: only a
+    baseline measured next to it compares), and its own heap per request;
   - the firmware (tools/run.py's command, a fresh data folder, the unix board profile) on its
     real routes: GET /api/status, / (dashboard), /sessions with the session cookie of a form
     login; GET /login anonymous; GET /nosuch (404); a POST /login that fails on CSRF (403);
@@ -15,11 +15,12 @@ and the board-faithful build: tools/faithful.py unix32, 32-bit, library and app 
     run, read from GET /_mem, a route the firmware adds only when SESSIONRING_BENCH is set at
     boot (admin/start.py); the delta over the requests served (the /_mem request included);
   - the sealed store's /api/status (SESSIONRING_SESSIONS=sealed) at 1 connection, beside.
-Figures are ratios to the raw responder in the same run. Writes the "firmware" section of
+Figures are ratios to the raw responder's adjacent run. Writes the "firmware" section of
 docs/benchmarks.md.
 
-Usage: python tools/bench_firmware.py [--seconds N] [--py micropython|micropython32]
-                                      [--json FILE] [--no-write]
+Usage: python tools/bench_firmware.py [--seconds N] [--py micropython|micropython32]...
+                                      [--route NAME]... [--json FILE] [--no-write]
+(--route: only these routes, printed as JSON, docs/ left alone.)
 """
 
 import argparse
@@ -73,6 +74,7 @@ TARGETS = {
     "status_alloc": 1536,  # heap per /api/status request <= 1.5 KB (faithful build)
     "dashboard_alloc": 3072,  # heap per dashboard request <= 3 KB (faithful build)
 }
+ROUNDS = 3  # 1-connection runs (the targets' figures): raw and firmware alternate this often
 POST_BODY = "username=admin&password=wrong&csrf=bad"
 
 
@@ -169,6 +171,15 @@ def log_in(port):
     return "sid=" + sid
 
 
+def allocated(a, b, requests):
+    # Bytes per request between two mem_total() readings. A 32-bit build returns the counter as
+    # a 31-bit small int, which wraps every 2 GB allocated: a delta is taken modulo 2**31.
+    d = b - a
+    if d < 0:
+        d += 1 << 31
+    return d / max(1, requests + 1)
+
+
 def mem_total(port):
     status, _, body = request(port, "GET", "/_mem")
     if status != 200:
@@ -259,7 +270,28 @@ def wrong(route, r):
     return r["errors"] + (r["non2xx"] if ok2xx else r["requests"] - r["non2xx"])
 
 
-def measure_firmware(py, tmp, data, seconds, script, res):
+def paired(raw, srv, conns, seconds, route, cookie, script, rounds=1):
+    """Firmware runs alternating with raw runs on the same interpreter, raw first (the machine
+    is shared: a baseline taken minutes apart would not compare). The firmware's figures
+    (requests summed, requests per second the median of the rounds), with "base": the raw
+    responder's median requests per second."""
+    bases, rps, out = [], [], None
+    for _ in range(rounds):
+        bases.append(wrk(raw.port, conns, seconds)["rps"])
+        r = wrk_run(srv.port, conns, seconds, route, cookie, script)
+        rps.append(r["rps"])
+        if out is None:
+            out = r
+        else:
+            for k in ("requests", "errors", "non2xx"):
+                out[k] += r[k]
+    out["rps"] = sorted(rps)[rounds // 2]
+    out["base"] = sorted(bases)[rounds // 2]
+    out["wrong"] = wrong(route, out)
+    return out
+
+
+def measure_firmware(py, tmp, data, seconds, script, raw, res):
     boards = {
         "cap": board_file(tmp, "board-cap.json"),
         "cap16": board_file(tmp, "board-cap16.json", max_conns=16, max_per_client=0),
@@ -276,14 +308,11 @@ def measure_firmware(py, tmp, data, seconds, script, res):
                 row = res.setdefault(name, {})
                 if capname == "cap":
                     a = mem_total(srv.port)
-                    r = wrk_run(srv.port, 1, seconds, route, cookie, script)
+                    r = paired(raw, srv, 1, seconds, route, cookie, script, ROUNDS)
                     b = mem_total(srv.port)
-                    r["alloc"] = (b - a) / max(1, r["requests"] + 1)
-                    r["wrong"] = wrong(route, r)
+                    r["alloc"] = allocated(a, b, r["requests"])
                     row["ka1"] = r
-                r = wrk_run(srv.port, 16, seconds, route, cookie, script)
-                r["wrong"] = wrong(route, r)
-                row["ka16_" + capname] = r
+                row["ka16_" + capname] = paired(raw, srv, 16, seconds, route, cookie, script)
                 print(py, capname, name, row, flush=True)
             if not srv.alive():
                 raise RuntimeError("the firmware died:\n" + srv.stop())
@@ -291,7 +320,7 @@ def measure_firmware(py, tmp, data, seconds, script, res):
             srv.stop()
 
 
-def measure_sealed(py, tmp, data, seconds, res):
+def measure_sealed(py, tmp, data, seconds, raw, res):
     srv = firmware(py, data, PROFILE, sessions="sealed")
     try:
         if not srv.ok:
@@ -304,24 +333,21 @@ def measure_sealed(py, tmp, data, seconds, res):
         route = ROUTES[0]
         check_route(srv.port, route, cookie)
         a = mem_total(srv.port)
-        r = wrk_run(srv.port, 1, seconds, route, cookie, None)
+        r = paired(raw, srv, 1, seconds, route, cookie, None, ROUNDS)
         b = mem_total(srv.port)
-        r["alloc"] = (b - a) / max(1, r["requests"] + 1)
-        r["wrong"] = wrong(route, r)
+        r["alloc"] = allocated(a, b, r["requests"])
         res["sealed"] = {"ka1": r}
         print(py, "sealed status", r, flush=True)
     finally:
         srv.stop()
 
 
-def measure_raw(py, tmp, seconds):
-    srv = raw_server(py, tmp)
-    try:
-        if not srv.ok:
-            raise RuntimeError("raw.py did not start:\n" + srv.stop())
-        return {"ka1": wrk(srv.port, 1, seconds), "ka16": wrk(srv.port, 16, seconds)}
-    finally:
-        srv.stop()
+def raw_alloc(raw, seconds):
+    # the raw responder's own heap per request: what asyncio's streams cost on this interpreter
+    a = mem_total(raw.port)
+    r = wrk(raw.port, 1, seconds)
+    b = mem_total(raw.port)
+    return allocated(a, b, r["requests"])
 
 
 def run_all(pys, seconds):
@@ -331,23 +357,24 @@ def run_all(pys, seconds):
         for py in pys:
             data = Path(tmp) / ("data-" + py)
             data.mkdir()
-            res = {"raw_before": measure_raw(py, tmp, seconds)}
-            measure_firmware(py, tmp, data, seconds, script, res)
-            measure_sealed(py, tmp, data, seconds, res)
-            res["raw_after"] = measure_raw(py, tmp, seconds)
-            res["raw"] = {
-                m: (res["raw_before"][m]["rps"] + res["raw_after"][m]["rps"]) / 2
-                for m in ("ka1", "ka16")
-            }
-            print(py, "raw", res["raw_before"], res["raw_after"], flush=True)
+            res = {}
+            raw = raw_server(py, tmp)
+            try:
+                if not raw.ok:
+                    raise RuntimeError("raw.py did not start:\n" + raw.stop())
+                res["raw_alloc"] = raw_alloc(raw, seconds)
+                measure_firmware(py, tmp, data, seconds, script, raw, res)
+                measure_sealed(py, tmp, data, seconds, raw, res)
+            finally:
+                raw.stop()
             results[py] = res
     return results
 
 
-def ratio(r, base):
-    if not r or not r.get("rps") or not base:
+def ratio(r):
+    if not r or not r.get("rps") or not r.get("base"):
         return "n/a"
-    s = "**%.2fx** (%.0f)" % (r["rps"] / base, r["rps"])
+    s = "**%.2fx** (%.0f / %.0f)" % (r["rps"] / r["base"], r["rps"], r["base"])
     if r.get("errors"):
         s += " (%d socket errors)" % r["errors"]
     if r.get("wrong", 0) > r.get("errors", 0):
@@ -361,9 +388,9 @@ def target_rows(results):
         res = results.get(py)
         if not res:
             continue
-        base = res["raw"]["ka1"]
         for key, what in (("status", "/api/status"), ("dashboard", "the dashboard")):
-            got = res[key]["ka1"]["rps"] / base if base else 0
+            r = res[key]["ka1"]
+            got = r["rps"] / r["base"] if r["base"] else 0
             want = TARGETS[key + "_ka1"]
             rows.append(
                 (
@@ -396,35 +423,29 @@ def report(results, seconds):
         benchdoc.machine_line(),
         "",
         "The firmware as `make run` starts it (tools/run.py, the unix board profile, a fresh data "
-        "folder), logged in through the login form; the baseline is "
-        "`tools/bench_servers/raw.py` on the same interpreter, measured before and after the "
-        "firmware (the mean). Heap per request: `micropython.mem_total()` before and after the "
-        "1-connection run (GET /_mem, a route that exists only when SESSIONRING_BENCH is set at "
-        "boot). At 16 connections, with the profile's cap (max_conns 8, 7 per client) half of "
-        "wrk's connections wait or take an idle one's slot; the cap-16 column has max_conns 16 "
-        "and no per-client share (all of wrk's connections come from one address).",
+        "folder), logged in through the login form. Every firmware run comes right after a run "
+        "of the baseline, `tools/bench_servers/raw.py`, on the same interpreter and with as many "
+        "connections: each cell is the ratio to that run (firmware / raw requests per second); at "
+        "1 connection they alternate %d times and the medians are compared. "
+        "Heap per request: `micropython.mem_total()` before and after the 1-connection run "
+        "(GET /_mem, a route that exists only when SESSIONRING_BENCH is set at boot). At 16 "
+        "connections with the profile's cap (max_conns 8, 7 per client) wrk's extra connections "
+        "take the slots of idle ones, which are closed (wrk counts those as socket errors); the "
+        "cap-16 column has max_conns 16 and no per-client share (all of wrk's connections come "
+        "from one address)." % ROUNDS,
     ]
     for py, label in INTERPRETERS:
         res = results.get(py)
         if not res:
             continue
-        raw = res["raw"]
-        rb, ra = res["raw_before"], res["raw_after"]
         lines += [
             "",
             "### %s: requests per second (ratio to raw), heap per request" % label,
             "",
             "| route | 1 conn | 16 conns, cap 8 | 16 conns, cap 16 | heap per request |",
             "|---|---|---|---|---|",
-            "| raw asyncio responder (baseline) | %.0f (%.0f, %.0f) | %.0f (%.0f, %.0f) | | |"
-            % (
-                raw["ka1"],
-                rb["ka1"]["rps"],
-                ra["ka1"]["rps"],
-                raw["ka16"],
-                rb["ka16"]["rps"],
-                ra["ka16"]["rps"],
-            ),
+            "| raw asyncio responder (baseline) | 1.00x | 1.00x | 1.00x | %.0f B |"
+            % res["raw_alloc"],
         ]
         for name, *_ in ROUTES:
             row = res[name]
@@ -432,9 +453,9 @@ def report(results, seconds):
                 "| %s | %s | %s | %s | %.0f B |"
                 % (
                     LABELS[name],
-                    ratio(row["ka1"], raw["ka1"]),
-                    ratio(row["ka16_cap"], raw["ka16"]),
-                    ratio(row["ka16_cap16"], raw["ka16"]),
+                    ratio(row["ka1"]),
+                    ratio(row["ka16_cap"]),
+                    ratio(row["ka16_cap16"]),
                     row["ka1"]["alloc"],
                 )
             )
@@ -442,7 +463,7 @@ def report(results, seconds):
         if "ka1" in sealed:
             lines.append(
                 "| GET /api/status, sealed store | %s | | | %.0f B |"
-                % (ratio(sealed["ka1"], raw["ka1"]), sealed["ka1"]["alloc"])
+                % (ratio(sealed["ka1"]), sealed["ka1"]["alloc"])
             )
         elif sealed:
             lines.append("| GET /api/status, sealed store | %s | | | |" % sealed.get("note"))
@@ -455,7 +476,7 @@ def report(results, seconds):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=int, default=3, help="length of each wrk run")
+    ap.add_argument("--seconds", type=int, default=2, help="length of each wrk run")
     ap.add_argument("--py", action="append", help="micropython, micropython32 (default: both)")
     ap.add_argument("--route", action="append", help="only these routes (a quick look)")
     ap.add_argument("--json", help="also write the raw figures to this file")
