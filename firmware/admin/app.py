@@ -86,7 +86,6 @@ class Admin:
         self.device_cookie = cookie.name_for("dev", self.secure)
         self.headers = dict(web.SECURITY)  # what every page sends (web.py) ...
         self.header_lines = web.PAGE_LINES  # ... encoded once
-        self.page_buf = bytearray()  # every page renders here (web.out)
         self.heap_at = None  # web.free_heap(): when it last measured, and what
         self.heap_free = None
         self._api = None  # api.py once loaded

@@ -37,14 +37,9 @@ CSS = (
 
 
 class Out:
-    # The page being written. .buf is the body when done. buf: a bytearray to reuse (emptied
-    # here; it keeps the room it had, web.out()), else a new one.
-    def __init__(self, buf=None):
-        if buf is None:
-            buf = bytearray()
-        else:
-            buf[:] = b""
-        self.buf = buf
+    # The page being written. .buf is the body when done.
+    def __init__(self):
+        self.buf = bytearray()
 
     def w(self, markup):
         # trusted markup: bytes, or a str from this package (names, paths)

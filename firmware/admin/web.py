@@ -39,7 +39,6 @@ SECURITY = {
 }
 PAGE_LINES = encode_headers(SECURITY)
 NO_STORE = encode_headers({"Cache-Control": "no-store"})  # redirects and JSON
-_PAGE_KEEP = const(6144)  # a page buffer that grew past this is not kept for the next page
 _HEAP_MS = const(1000)  # the free-heap figure is measured at most once in this many ms
 _mem_free = getattr(gc, "mem_free", None)
 
@@ -54,11 +53,9 @@ MESSAGES = {
 
 # -- answers -----------------------------------------------------------------------------------
 def out(a):
-    # The Out to render a page into: the app's page buffer, emptied (it keeps its room, so a
-    # page no bigger than the last allocates nothing for its markup). Handlers run one at a
-    # time and the server writes the answer before the next one runs (a write that cannot go
-    # out at once keeps a copy), so one buffer serves every page.
-    return Out(a.page_buf)
+    # The Out to render a page into. (One buffer kept for every page would save the page's own
+    # bytes per request, about 2.7 KB of the dashboard's heap: docs/benchmarks.md.)
+    return Out()
 
 
 class _Page(Response):
@@ -77,12 +74,10 @@ class _Json(_Page):
 
 
 def html(a, o, status=200):
-    # A rendered page (o: pages.Out) with the app's security headers (encoded once, app.py).
+    # A rendered page (o: pages.Out) with the app's security headers (encoded once, at import).
     resp = _Page(o.buf, status)
     if a.header_lines is not _Page.lines:
         resp.lines = a.header_lines
-    if len(o.buf) > _PAGE_KEEP and o.buf is a.page_buf:
-        a.page_buf = bytearray()  # a rare big page: its buffer goes with this answer
     return resp
 
 

@@ -1,8 +1,8 @@
 # The lean paths behind the admin pages' speed (docs/benchmarks.md, "Admin firmware") do what
 # the long ones did: a Response's encoded header lines reach the wire on the request loop's
 # fast path and through Wire.answer, one data key reads as the whole data area does, the
-# ring's counts allocate nothing, the pages share one buffer and the free-heap figure is
-# measured at most once a second.
+# ring's counts allocate nothing, pages carry the security lines and the free-heap figure
+# is measured at most once a second.
 import gc
 
 from _fw import Log, scratch
@@ -156,20 +156,15 @@ def _app(name):
     return Admin(p, st, acct, net, clock=clock, log=Log()), clock
 
 
-def test_pages_share_one_buffer_and_let_a_big_one_go():
+def test_pages_carry_the_security_lines():
     app, _ = _app("lean-pages")
     o = web.out(app)
     o.w(b"x" * 100)
-    first = web.html(app, o)
-    assert first.body is app.page_buf and bytes(first.body) == b"x" * 100
-    assert first.lines == web.PAGE_LINES and b"X-Frame-Options: DENY\r\n" in first.lines
-    assert b"Content-Security-Policy: default-src 'none'; style-src 'sha256-" in first.lines
-    o = web.out(app)
-    assert o.buf is app.page_buf and len(o.buf) == 0
-    o.w(b"y" * 7000)
-    big = web.html(app, o)
-    assert bytes(big.body) == b"y" * 7000
-    assert app.page_buf is not big.body and len(app.page_buf) == 0  # not kept for the next
+    page = web.html(app, o)
+    assert bytes(page.body) == b"x" * 100 and page.status == 200
+    assert page.lines == web.PAGE_LINES and b"X-Frame-Options: DENY\r\n" in page.lines
+    assert b"Content-Security-Policy: default-src 'none'; style-src 'sha256-" in page.lines
+    assert web.json({"a": 1}).content_type == "application/json"
 
 
 def test_free_heap_is_measured_at_most_once_a_second():
