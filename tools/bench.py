@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, each writing its own section of docs/benchmarks.md.
 
-python tools/bench.py all | ring | http | footprint | sealed
+python tools/bench.py all | ring | http | footprint | sealed | firmware
 """
 
 import subprocess
@@ -13,6 +13,7 @@ SCRIPTS = {
     "http": "bench_http.py",
     "footprint": "footprint.py",
     "sealed": "bench_sealed.py",
+    "firmware": "bench_firmware.py",
 }
 
 

@@ -2,8 +2,6 @@
 #   POST /api/login {"username", "password"[, "device"]} -> {"token", "expires_in", "device"};
 #   GET /api/status;
 #   POST /api/logout with "Authorization: Bearer <token>".
-import gc
-
 from . import web
 
 
@@ -13,14 +11,13 @@ def status(a, req):
         resp = web.json_error(401, "login required")
         resp.headers["WWW-Authenticate"] = 'Bearer realm="sessionring"'
         return resp
-    mem = getattr(gc, "mem_free", None)
     st = a.store
     n = a.net
     return web.json(
         {
             "device": a.name,
             "uptime_s": st.now(),
-            "mem_free": mem() if mem else None,
+            "mem_free": web.free_heap(a),
             "sessions": {
                 "store": "sealed" if a.sealed else "ring",
                 "live": None if a.sealed else len(st),  # a sealed store cannot count them

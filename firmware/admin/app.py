@@ -7,8 +7,6 @@
 #    visitor gets no ring slot, so nobody who is not logged in can take one from a session;
 #  - every POST also passes an exact Origin (else Referer) check; nothing changes on GET.
 # What the pages share (answers, guards, the login path, messages) is in web.py.
-import binascii
-import gc
 import hashlib
 import sys
 
@@ -19,19 +17,9 @@ from sessionring.throttle import Throttle
 
 from . import board, pages, web
 from .account import USER
-from .pages import Out
 
 _CSRF_LEN = 32  # auth.new_csrf(): 32 URL-safe characters
 GEN_FILE = "sealed_gens.json"  # sealed store: the users' generations, in the data folder
-
-
-def _csp():
-    # The only style is pages.CSS, allowed by its hash; no scripts, no frames, forms post here.
-    digest = binascii.b2a_base64(hashlib.sha256(pages.CSS).digest()).decode().strip()
-    return (
-        "default-src 'none'; style-src 'sha256-%s'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'" % digest
-    )
 
 
 def _device_key(acct):
@@ -96,13 +84,13 @@ class Admin:
         self.scheme = "https" if self.secure else "http"
         self.csrf_cookie = cookie.name_for("csrf", self.secure)
         self.device_cookie = cookie.name_for("dev", self.secure)
-        self.headers = {
-            "Cache-Control": "no-store",
-            "Content-Security-Policy": _csp(),
-            "X-Frame-Options": "DENY",
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "same-origin",
-        }
+        self.headers = dict(web.SECURITY)  # what every page sends (web.py) ...
+        self.header_lines = web.PAGE_LINES  # ... encoded once
+        self.heap_at = None  # web.free_heap(): when it last measured, and what
+        self.heap_free = None
+        self._api = None  # api.py once loaded
+        self._software = "sessionring %s on %s" % (__version__, _interpreter())
+        self._to_idle = self._to_abs = self._to_text = None  # _timeouts_text()
         r = self.server.route
         r("/login", methods=("GET", "POST"))(self._either(self.login_form, self.login))
         r("/", methods=("GET",))(self.dashboard)
@@ -195,7 +183,7 @@ class Admin:
             token = req.cookies.get(self.csrf_cookie)
             if not isinstance(token, str) or len(token) != _CSRF_LEN:
                 token = auth.new_csrf()
-        o = Out()
+        o = web.out(self)
         pages.login(o, self.name, token, msg)
         resp = web.html(self, o, status)
         if req.cookies.get(self.csrf_cookie) != token:
@@ -239,24 +227,32 @@ class Admin:
         s = web.admin(req)
         if s is None:
             return web.redirect("/login")
-        gc.collect()
-        mem = getattr(gc, "mem_free", None)
+        free = web.free_heap(self)
         st = self.store
         rows = (
             (b"Device", self.name),
             (b"Uptime", pages.duration(st.now())),
-            (b"Free heap", "%d KB" % (mem() // 1024) if mem else "n/a"),
+            (b"Free heap", "%d KB" % (free // 1024) if free is not None else "n/a"),
             (b"Sessions", web.sessions_text(self)),
             (b"Network", self._network_text()),
-            (b"Timeouts", "%s idle, %s at most" % self._timeouts()),
-            (b"Software", "sessionring %s on %s" % (__version__, _interpreter())),
+            (b"Timeouts", self._timeouts_text()),
+            (b"Software", self._software),
         )
-        o = Out()
+        o = web.out(self)
         pages.dashboard(o, self.name, s.get("c"), rows)
         return web.html(self, o)
 
-    def _timeouts(self):
-        return pages.duration(self.store.idle_s), pages.duration(self.store.absolute_s)
+    def _timeouts_text(self):
+        # "15 min idle, 12 h at most", made again only when a timeout changed
+        st = self.store
+        if self._to_idle != st.idle_s or self._to_abs != st.absolute_s:
+            self._to_idle = st.idle_s
+            self._to_abs = st.absolute_s
+            self._to_text = "%s idle, %s at most" % (
+                pages.duration(st.idle_s),
+                pages.duration(st.absolute_s),
+            )
+        return self._to_text
 
     def _network_text(self):
         n = self.net
@@ -271,7 +267,7 @@ class Admin:
         s = web.admin(req)
         if s is None:
             return web.redirect("/login")
-        o = Out()
+        o = web.out(self)
         msg = web.MESSAGES.get(req.query.get("m"))
         if self.sealed:
             st = self.store
@@ -318,20 +314,24 @@ class Admin:
 
         return settings_page.save(self, req)
 
-    def api_status(self, req):
-        from . import api
+    def api(self):
+        # api.py, imported at its first use and kept: an import statement on every call
+        # looks the module up by name each time.
+        m = self._api
+        if m is None:
+            from . import api as m
 
-        return api.status(self, req)
+            self._api = m
+        return m
+
+    def api_status(self, req):
+        return self.api().status(self, req)
 
     def api_login(self, req):
-        from . import api
-
-        return api.login(self, req)
+        return self.api().login(self, req)
 
     def api_logout(self, req):
-        from . import api
-
-        return api.logout(self, req)
+        return self.api().logout(self, req)
 
 
 def _interpreter():

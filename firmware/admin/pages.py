@@ -71,40 +71,49 @@ def duration(s):
     return "%d d %d h" % (h // 24, h % 24)
 
 
-_NAV = (("/", b"Status"), ("/sessions", b"Sessions"), ("/settings", b"Settings"))
+_NAV = (("/", b"/", b"Status"), ("/sessions", b"/sessions", b"Sessions"))
+_NAV += (("/settings", b"/settings", b"Settings"),)
 
 
 def head(o, title, device, here=None, csrf=None):
     # Everything up to the page's own content. here: path of the current page (logged in).
-    o.w(b'<!doctype html><html lang="en"><head><meta charset="utf-8">')
-    o.w(b'<meta name="viewport" content="width=device-width,initial-scale=1">')
-    o.w(b"<title>")
+    # (Markup goes straight to the buffer's extend: a page is some forty pieces.)
+    w = o.buf.extend
+    w(
+        b'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        b'<meta name="viewport" content="width=device-width,initial-scale=1"><title>'
+    )
     o.text(title)
-    o.w(b" \xc2\xb7 ")
+    w(b" \xc2\xb7 ")
     o.text(device)
-    o.w(b"</title><style>")
-    o.w(CSS)
-    o.w(b"</style></head><body><header><b>")
+    w(b"</title><style>")
+    w(CSS)
+    w(b"</style></head><body><header><b>")
     o.text(device)
-    o.w(b"</b>")
+    w(b"</b>")
     if here is not None:
-        o.w(b"<nav>")
-        for path, label in _NAV:
-            o.w(b'<a href="')
-            o.w(path)
-            o.w(b'" aria-current="page">' if path == here else b'">')
-            o.w(label)
-            o.w(b"</a>")
-        o.w(b'<form method="post" action="/logout">')
-        hidden(o, "csrf", csrf)
-        o.w(b"<button>Log out</button></form></nav>")
-    o.w(b"</header><main><h1>")
+        nav(o, here, csrf)
+    w(b"</header><main><h1>")
     o.text(title)
-    o.w(b"</h1>")
+    w(b"</h1>")
+
+
+def nav(o, here, csrf):
+    w = o.buf.extend
+    w(b"<nav>")
+    for path, bpath, label in _NAV:
+        w(b'<a href="')
+        w(bpath)
+        w(b'" aria-current="page">' if path == here else b'">')
+        w(label)
+        w(b"</a>")
+    w(b'<form method="post" action="/logout">')
+    hidden(o, b"csrf", csrf)
+    w(b"<button>Log out</button></form></nav>")
 
 
 def foot(o):
-    o.w(b"</main></body></html>")
+    o.buf.extend(b"</main></body></html>")
 
 
 def hidden(o, name, value):
@@ -179,14 +188,15 @@ def dashboard(o, device, csrf, rows):
 
 def facts(o, rows):
     # A card of (label bytes, value) pairs
-    o.w(b'<div class="card"><dl>')
+    w = o.buf.extend
+    w(b'<div class="card"><dl>')
     for label, value in rows:
-        o.w(b"<dt>")
-        o.w(label)
-        o.w(b"</dt><dd>")
+        w(b"<dt>")
+        w(label)
+        w(b"</dt><dd>")
         o.text(value)
-        o.w(b"</dd>")
-    o.w(b"</dl></div>")
+        w(b"</dd>")
+    w(b"</dl></div>")
 
 
 def sessions(o, device, csrf, ring, mine, msg=None):

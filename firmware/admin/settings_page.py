@@ -3,7 +3,6 @@ from sessionring import auth
 
 from . import account, pages, web
 from .account import USER
-from .pages import Out
 
 
 def render(o, device, csrf, values, errors=None, msg=None, pw_errors=None):
@@ -97,7 +96,7 @@ def _page(a, s, status=200, values=None, errors=None, msg=None, pw_errors=None):
             "idle_min": str(st["idle_s"] // 60),
             "absolute_min": str(st["absolute_s"] // 60),
         }
-    o = Out()
+    o = web.out(a)
     render(o, a.name, s.get("c"), values, errors, msg, pw_errors)
     return web.html(a, o, status)
 

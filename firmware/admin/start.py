@@ -60,6 +60,18 @@ def _report(req, exc):
         sys.print_exception(exc)
 
 
+def _bench_route(server):
+    # SESSIONRING_BENCH set at boot (tools/bench_firmware.py): GET /_mem answers
+    # micropython.mem_total(), the bytes allocated so far (-1 where the port does not count).
+    # Without the variable the route does not exist and nothing here runs.
+    total = getattr(micropython, "mem_total", None)
+
+    def mem(req):
+        return b"%d\n" % (total() if total else -1)
+
+    server.route("/_mem")(mem)
+
+
 def url(prof, host, port):
     # The address to print: the Wi-Fi address when bound to every interface.
     if host == "0.0.0.0":
@@ -75,6 +87,8 @@ def run(log=print):
     prof, st, acct = boot(log)
     admin = Admin(prof, st, acct, net.STATE, log=log)
     admin.server.on_error = _report
+    if board.env("SESSIONRING_BENCH"):
+        _bench_route(admin.server)
     host = board.host(prof)
     port = board.port(prof)
     gc.collect()

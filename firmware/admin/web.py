@@ -3,13 +3,44 @@
 # form and by the API, and the status messages. app.py, api.py and settings_page.py import this
 # module; it imports none of them. `a` is the app (app.Admin): its security headers, device
 # name, scheme, store, throttle and account.
+import binascii
+import gc
+import hashlib
+from json import dumps as _dumps
+
+from micropython import const
+
 from sessionring import auth
 from sessionring.http import Response
+from sessionring.response import JSON, encode_headers
 from sessionring.ring import ROLE_ADMIN, RingFull
 
 from . import pages
 from .account import USER
 from .pages import Out
+
+
+def _csp():
+    # The only style is pages.CSS, allowed by its hash; no scripts, no frames, forms post here.
+    digest = binascii.b2a_base64(hashlib.sha256(pages.CSS).digest()).decode().strip()
+    return (
+        "default-src 'none'; style-src 'sha256-%s'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'" % digest
+    )
+
+
+# The security headers of every page, and their lines as sent (encoded once, at import).
+SECURITY = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": _csp(),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+PAGE_LINES = encode_headers(SECURITY)
+NO_STORE = encode_headers({"Cache-Control": "no-store"})  # redirects and JSON
+_HEAP_MS = const(1000)  # the free-heap figure is measured at most once in this many ms
+_mem_free = getattr(gc, "mem_free", None)
 
 # ?m=... on a page -> the message it shows
 MESSAGES = {
@@ -21,23 +52,59 @@ MESSAGES = {
 
 
 # -- answers -----------------------------------------------------------------------------------
+def out(a):
+    # The Out to render a page into. (One buffer kept for every page would save the page's own
+    # bytes per request, about 2.7 KB of the dashboard's heap: docs/benchmarks.md.)
+    return Out()
+
+
+class _Page(Response):
+    # A page or a JSON answer: what every one of its kind sends is on the class, so an answer
+    # stores its body and status only (each instance attribute costs heap on MicroPython).
+    lines = PAGE_LINES
+
+    def __init__(self, body, status):
+        self.body = body
+        self.status = status
+
+
+class _Json(_Page):
+    content_type = JSON
+    lines = NO_STORE
+
+
 def html(a, o, status=200):
-    # A rendered page (o: pages.Out) with the app's security headers.
-    resp = Response(o.buf, status)
-    resp.headers.update(a.headers)
+    # A rendered page (o: pages.Out) with the app's security headers (encoded once, at import).
+    resp = _Page(o.buf, status)
+    if a.header_lines is not _Page.lines:
+        resp.lines = a.header_lines
     return resp
 
 
 def redirect(where):
     resp = Response.redirect(where)
-    resp.headers["Cache-Control"] = "no-store"
+    resp.lines = NO_STORE
     return resp
 
 
 def json(obj, status=200):
-    resp = Response.json(obj, status)
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
+    return _Json(_dumps(obj), status)
+
+
+def free_heap(a):
+    # Bytes of free heap after a collection (None where the port does not say), measured at
+    # most once per _HEAP_MS and remembered: gc.collect() and gc.mem_free() each walk the
+    # whole heap, which cost more than the rest of a page together.
+    if _mem_free is None:
+        return None
+    ck = a.server.clock
+    now = ck.ticks_ms()
+    t = a.heap_at
+    if t is None or not 0 <= ck.ticks_diff(now, t) < _HEAP_MS:
+        gc.collect()
+        a.heap_free = _mem_free()
+        a.heap_at = now
+    return a.heap_free
 
 
 def json_error(status, text):
@@ -45,7 +112,7 @@ def json_error(status, text):
 
 
 def problem(a, status, title, text):
-    o = Out()
+    o = out(a)
     pages.problem(o, a.name, title, text)
     return html(a, o, status)
 

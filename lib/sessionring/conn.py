@@ -8,7 +8,7 @@ import gc
 from micropython import const
 
 from .request import Request
-from .response import CONTINUE, HTML_LINE, conn_mode, head, put, send
+from .response import CONTINUE, HTML_LINE, Response, conn_mode, head, put, send
 from .session import RingFull
 
 # what a slot is doing (pool.py reads them for eviction and timeouts)
@@ -175,7 +175,24 @@ async def serve(pool, c, reader, writer):
             send(writer, out, p, b"" if m == "HEAD" else r, omv)
         else:
             try:
-                wire.answer(writer, req, status, r, keep, extra)
+                if status == 200 and req.cookies_out is None and _plain(r, len(out)):
+                    # a Response with nothing of its own beyond its kind's encoded lines
+                    b = r.body
+                    if type(b) is str:
+                        b = b.encode()
+                    p = head(
+                        out,
+                        r.status,
+                        wire.ctype(r.content_type),
+                        len(b),
+                        conn_mode(keep, req.minor),
+                    )
+                    if r.lines:
+                        p = put(out, p, r.lines)
+                    p = put(out, p, b"\r\n")
+                    send(writer, out, p, b"" if m == "HEAD" else b, omv)
+                else:
+                    wire.answer(writer, req, status, r, keep, extra)
             except MemoryError:
                 raise
             except Exception as e:  # noqa: BLE001 - an answer that cannot be sent: 500
@@ -194,6 +211,22 @@ async def serve(pool, c, reader, writer):
             have -= used
         else:
             have = 0
+
+
+def _plain(r, room):
+    # r is a Response the request loop can write itself (Wire.answer's work, without its
+    # frame on the heap): no header dict, no cookies, a status with a body and a type, and its
+    # encoded lines and type fit the scratch buffer with the status line and framing headers.
+    return (
+        isinstance(r, Response)
+        and r._h is None
+        and r.cookies is None
+        and r.content_type
+        and 200 <= r.status
+        and r.status != 204
+        and r.status != 304
+        and (len(r.lines) if r.lines else 0) + len(r.content_type) + 200 <= room
+    )
 
 
 async def _long_body(ri, got, n):

@@ -66,12 +66,19 @@ _JSONABLE = (dict, list)
 
 
 class Response:
+    # Attributes most answers leave alone are class defaults: an instance stores only what it
+    # sets (on MicroPython every instance attribute grows the instance's own table).
+    _h = None
+    content_type = HTML  # (a subclass may change the defaults and set less per answer)
+    cookies = None  # set_cookie() arguments
+    lines = None  # header lines encoded once (encode_headers()), sent before .headers
+
     def __init__(self, body=b"", status=200, headers=None, content_type=HTML):
         self.body = body  # str or bytes
         self.status = status
-        self._h = headers
+        if headers is not None:
+            self._h = headers
         self.content_type = content_type
-        self.cookies = None  # set_cookie() arguments
 
     @property
     def headers(self):
@@ -120,6 +127,13 @@ class Response:
                     raise ValueError("bad response header %r" % k)
                 out.append(line.encode())
         return out
+
+
+def encode_headers(headers):
+    # Headers every answer of a kind sends (an app's security headers), as the bytes to put in
+    # Response.lines: checked and encoded once instead of at every answer. ValueError as for
+    # Response.headers.
+    return b"".join(Response(headers=dict(headers)).header_lines())
 
 
 # -- the wire format ---------------------------------------------------------------------------
@@ -250,12 +264,17 @@ class Wire:
         bare = status < 200 or status == 204 or status == 304
         lines = None
         cookies = req.cookies_out
+        pre = None
         if resp is not None:
-            lines = resp.header_lines()
+            if resp._h:
+                lines = resp.header_lines()
+            pre = resp.lines
             if resp.cookies:
                 c = resp.cookie_values(self.secure)
                 cookies = c if cookies is None else c + cookies
         need = 160 + (len(ct) if ct else 0) + (len(extra) if extra else 0)
+        if pre:
+            need += len(pre)
         for line in lines or ():
             need += len(line)
         for v in cookies or ():
@@ -274,6 +293,8 @@ class Wire:
         )
         if extra:
             p = put(out, p, extra)
+        if pre:
+            p = put(out, p, pre)
         for line in lines or ():
             p = put(out, p, line)
         if cookies:

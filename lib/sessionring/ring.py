@@ -14,6 +14,7 @@ from micropython import const
 
 from . import token as _tok
 from .session import (  # noqa: F401 - re-exported: apps import them from here
+    MISSING,
     ROLE_ADMIN,
     ROLE_ANON,
     ROLE_USER,
@@ -24,6 +25,7 @@ from .session import (  # noqa: F401 - re-exported: apps import them from here
     Uptime,
     decode_items,
     encode_items,
+    find_item,
 )
 
 _LIVE = const(1)
@@ -96,12 +98,15 @@ class SessionRing(Uptime):
         return self._n
 
     def __len__(self):
-        self.sweep()
-        b = self._buf
+        # Live sessions, the expired ones freed on the way (one pass: admin pages count often).
+        now = self.now()
         n = 0
-        for i in range(self._n):
-            if b[i * self._size] == _LIVE:
+        o = 0
+        end = self._n * self._size
+        while o < end:
+            if self._buf[o] == _LIVE and not self._expire(o, now):
                 n += 1
+            o += self._size
         return n
 
     def stats(self):
@@ -337,14 +342,22 @@ class SessionRing(Uptime):
         # Free every expired slot now. Returns how many.
         now = self.now()
         n = 0
-        b = self._buf
-        for i in range(self._n):
-            o = i * self._size
-            if b[o] == _LIVE and self._is_expired(o, now):
-                self._free(o)
-                self.expired += 1
+        o = 0
+        end = self._n * self._size
+        while o < end:
+            if self._buf[o] == _LIVE and self._expire(o, now):
                 n += 1
+            o += self._size
         return n
+
+    def _expire(self, o, now):
+        # Free the live slot at o if its session has expired. (Split from sweep(), which admin
+        # pages call: on MicroPython a frame that outgrows 11 words is allocated on the heap.)
+        if self._is_expired(o, now):
+            self._free(o)
+            self.expired += 1
+            return True
+        return False
 
     # -- admin listing: public handles, never tokens ------------------------------------------
     def __iter__(self):
@@ -399,7 +412,7 @@ class Session(DataView):
     def user(self):
         o = self._check()
         b = self._ring._buf
-        return bytes(b[o + _USER : o + _USER + b[o + _ULEN]]).decode()
+        return str(memoryview(b)[o + _USER : o + _USER + b[o + _ULEN]], "utf-8")
 
     @property
     def role(self):
@@ -423,12 +436,13 @@ class Session(DataView):
     def expires_in(self):
         # Seconds until the session ends if it stays idle (the nearer of both timeouts).
         r = self._ring
-        left = []
+        left = None
         if r.idle_s:
-            left.append(r.idle_s - self.idle)
+            left = r.idle_s - self.idle
         if r.absolute_s:
-            left.append(r.absolute_s - self.age)
-        return max(0, min(left)) if left else None
+            a = r.absolute_s - self.age
+            left = a if left is None or a < left else left
+        return None if left is None else (left if left > 0 else 0)
 
     # -- data area (encoding: see encode_items) ----------------------------------------------
     def _read(self):
@@ -446,3 +460,9 @@ class Session(DataView):
         b = r._buf
         for k in range(r.data_bytes):
             b[o + k] = enc[k] if k < len(enc) else 0
+
+    def _find(self, key):
+        # key's value, decoding no other entry, or MISSING
+        o = self._check() + HEADER
+        kb = key.encode() if isinstance(key, str) else b""
+        return find_item(self._ring._buf, o, o + self._ring.data_bytes, kb)

@@ -58,28 +58,59 @@ def decode_items(b, p, end):
     out = []
     while p < end and b[p]:
         kl = b[p]
-        if p + kl + 3 > end:
-            raise ValueError("session data truncated")
-        key = bytes(b[p + 1 : p + 1 + kl]).decode()
-        p += 1 + kl
-        t = b[p]
-        vl = b[p + 1]
-        if p + 2 + vl > end:
-            raise ValueError("session data truncated")
-        raw = bytes(b[p + 2 : p + 2 + vl])
-        p += 2 + vl
-        if t == 0x73:  # s
-            val = raw.decode()
-        elif t == 0x62:  # b
-            val = raw
-        elif t == 0x69:  # i
-            val = int(raw)
-        elif t == 0x54 or t == 0x46 or t == 0x4E:  # T F N
-            val = {0x54: True, 0x46: False}.get(t)
-        else:
-            raise ValueError("unknown session value type")
-        out.append((key, val))
+        e = _entry_end(b, p, end)
+        out.append((str(memoryview(b)[p + 1 : p + 1 + kl], "utf-8"), decode_value(b, p + kl + 1)))
+        p = e
     return out
+
+
+MISSING = object()  # find_item(): no entry with that key
+
+
+def find_item(b, p, end, kb):
+    # The value of the entry whose key is kb (bytes) in b[p:end], decoding that entry only, or
+    # MISSING. (Few locals: on MicroPython the call keeps its frame off the heap.)
+    n = len(kb)
+    while p < end and b[p]:
+        e = _entry_end(b, p, end)
+        if b[p] == n and _same(b, p + 1, kb):
+            return decode_value(b, p + n + 1)
+        p = e
+    return MISSING
+
+
+def _entry_end(b, p, end):
+    # The offset after the entry at p; ValueError when it runs past end.
+    q = p + b[p] + 3
+    if q > end or q + b[q - 1] > end:
+        raise ValueError("session data truncated")
+    return q + b[q - 1]
+
+
+def _same(b, p, kb):
+    for i in range(len(kb)):
+        if b[p + i] != kb[i]:
+            return False
+    return True
+
+
+def decode_value(b, p):
+    # The value whose type byte is at b[p] (its length at p + 1, its bytes after).
+    t = b[p]
+    raw = memoryview(b)[p + 2 : p + 2 + b[p + 1]]
+    if t == 0x73:  # s
+        return str(raw, "utf-8")
+    if t == 0x62:  # b
+        return bytes(raw)
+    if t == 0x69:  # i
+        return int(str(raw, "utf-8"))
+    if t == 0x54:  # T
+        return True
+    if t == 0x46:  # F
+        return False
+    if t == 0x4E:  # N
+        return None
+    raise ValueError("unknown session value type")
 
 
 class DataView:
@@ -87,23 +118,25 @@ class DataView:
     # for both stores' views: a view gives _read() -> [(key, value)] (SessionEnded when the
     # session has ended) and _write(items) (SessionDataFull, and nothing changed, when they
     # do not fit).
-    def __getitem__(self, key):
+    def _find(self, key):
+        # key's value, or MISSING (a view may look it up without decoding the rest)
         for k, v in self._read():
             if k == key:
                 return v
-        raise KeyError(key)
+        return MISSING
+
+    def __getitem__(self, key):
+        v = self._find(key)
+        if v is MISSING:
+            raise KeyError(key)
+        return v
 
     def get(self, key, default=None):
-        for k, v in self._read():
-            if k == key:
-                return v
-        return default
+        v = self._find(key)
+        return default if v is MISSING else v
 
     def __contains__(self, key):
-        for k, _ in self._read():
-            if k == key:
-                return True
-        return False
+        return self._find(key) is not MISSING
 
     def __setitem__(self, key, value):
         if not isinstance(key, str):

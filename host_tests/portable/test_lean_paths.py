@@ -1,0 +1,184 @@
+# The lean paths behind the admin pages' speed (docs/benchmarks.md, "Admin firmware") do what
+# the long ones did: a Response's encoded header lines reach the wire on the request loop's
+# fast path and through Wire.answer, one data key reads as the whole data area does, the
+# ring's counts allocate nothing, pages carry the security lines and the free-heap figure
+# is measured at most once a second.
+import gc
+
+from _firmware_modules import Log, scratch
+from _http_support import Client, serving
+
+from _support import FakeClock, no_alloc, raises
+from admin import web
+from admin.account import Account
+from admin.app import Admin
+from admin.board import DEFAULTS
+from admin.settings import Settings
+from sessionring.http import Response, Server
+from sessionring.response import encode_headers
+from sessionring.ring import ROLE_ADMIN, SessionRing
+from sessionring.session import MISSING, decode_items, encode_items, find_item
+
+LINES = encode_headers({"X-Frame-Options": "DENY", "Cache-Control": "no-store"})
+
+
+class Lean(Response):
+    lines = LINES
+
+    def __init__(self, body, status=200):
+        self.body = body
+        self.status = status
+
+
+def _server():
+    app = Server()
+
+    @app.route("/lean")
+    def lean(req):
+        return Lean("<p>lean</p>")
+
+    @app.route("/cookie")
+    def with_cookie(req):
+        r = Lean(b"<p>c</p>", 201)
+        r.set_cookie("t", "v")
+        return r
+
+    @app.route("/header")
+    def with_header(req):
+        r = Lean("x")
+        r.headers["X-One"] = "1"
+        return r
+
+    @app.route("/json")
+    def as_json(req):
+        r = Response.json({"a": 1})
+        r.lines = LINES
+        return r
+
+    @app.route("/bad")
+    def bad_body(req):
+        return Lean(12)  # not a body: 500, and the connection goes on working
+
+    return app
+
+
+def test_encoded_lines_go_out_on_every_path():
+    async def body(port):
+        c = await Client.open(port)
+        st, h, b = await c.request("GET", "/lean")  # the request loop's fast path
+        assert st == 200 and b == b"<p>lean</p>" and h["content-length"] == "11"
+        assert h["content-type"] == "text/html; charset=utf-8"
+        assert h["x-frame-options"] == "DENY" and h["cache-control"] == "no-store"
+        st, h, b = await c.request("HEAD", "/lean")
+        assert st == 200 and b == b"" and h["content-length"] == "11"
+        assert h["x-frame-options"] == "DENY"
+        st, h, b = await c.request("GET", "/cookie")  # a cookie: Wire.answer
+        assert st == 201 and b == b"<p>c</p>" and h["set-cookie"].startswith("t=v;")
+        assert h["cache-control"] == "no-store"
+        st, h, b = await c.request("GET", "/header")  # a header of its own: Wire.answer
+        assert st == 200 and h["x-one"] == "1" and h["x-frame-options"] == "DENY"
+        st, h, b = await c.request("GET", "/json")
+        assert h["content-type"] == "application/json" and h["cache-control"] == "no-store"
+        assert b.replace(b" ", b"") == b'{"a":1}'
+        await c.close()
+        c = await Client.open(port)
+        st, h, b = await c.request("GET", "/bad")
+        assert st == 500
+        await c.close()
+        c = await Client.open(port)
+        st, h, b = await c.request("GET", "/lean")
+        assert st == 200 and b == b"<p>lean</p>"
+        await c.close()
+
+    serving(_server(), body)
+
+
+def test_encoded_lines_are_checked():
+    raises(ValueError, encode_headers, {"X-A": "1\r\nSet-Cookie: sid=stolen"})
+    raises(ValueError, encode_headers, {"X:A": "1"})
+    got = encode_headers({"X-A": "1", "X-B": "2"})  # (MicroPython's dicts keep no order)
+    assert got in (b"X-A: 1\r\nX-B: 2\r\n", b"X-B: 2\r\nX-A: 1\r\n")
+
+
+ITEMS = [
+    ("c", "x" * 32),
+    ("a", "127.0.0.1"),
+    ("n", 12),
+    ("t", True),
+    ("f", False),
+    ("z", None),
+    ("b", b"\x00\xff"),
+    ("\u00e9", "\u00fc"),
+]
+
+
+def test_one_data_key_reads_as_the_whole_area():
+    enc = encode_items(ITEMS)
+    area = bytearray(96)
+    area[: len(enc)] = enc
+    assert decode_items(area, 0, len(area)) == ITEMS
+    for k, v in ITEMS:
+        got = find_item(area, 0, len(area), k.encode())
+        assert got == v and type(got) is type(v), (k, got)
+    assert find_item(area, 0, len(area), b"q") is MISSING
+    assert find_item(area, 0, len(area), b"") is MISSING
+    assert find_item(bytearray(8), 0, 8, b"c") is MISSING  # an empty area
+    raises(ValueError, decode_items, enc, 0, len(enc) - 1)  # the last entry runs past the end
+    raises(ValueError, find_item, enc, 0, len(enc) - 1, b"q")
+
+
+def test_ring_session_reads_and_counts():
+    # the ticks clock (a FakeClock's 2**30 period is a big int on a 32-bit build: it allocates)
+    r = SessionRing(slots=4, data_bytes=64)
+    s = r.create("admin", ROLE_ADMIN)
+    s["c"] = "t" * 32
+    s["a"] = "1.2.3.4"
+    s["c"] = "u" * 32  # replaced, not added
+    assert s.get("c") == "u" * 32 and s["a"] == "1.2.3.4" and s.items()[1][0] == "c"
+    assert "a" in s and "q" not in s and s.get("q", 5) == 5 and s.get(3) is None
+    raises(KeyError, lambda: s["q"])
+    assert s.user == "admin"
+    assert no_alloc(len, r) == 1
+    assert no_alloc(r.sweep) == 0
+    assert s.expires_in() in (899, 900)
+
+
+def _app(name):
+    d = scratch(name)
+    p = dict(DEFAULTS)
+    p.update({"name": "t", "slots": 4, "pbkdf2_iterations": 10})
+    st = Settings(d, p)
+    st.load(Log())
+    acct = Account(d, 10)
+    acct.setup(Log(), given="the admin password")
+    clock = FakeClock()
+    net = {"mode": "host", "ssid": "", "ip": ""}
+    return Admin(p, st, acct, net, clock=clock, log=Log()), clock
+
+
+def test_pages_carry_the_security_lines():
+    app, _ = _app("lean-pages")
+    o = web.out(app)
+    o.w(b"x" * 100)
+    page = web.html(app, o)
+    assert bytes(page.body) == b"x" * 100 and page.status == 200
+    assert page.lines == web.PAGE_LINES and b"X-Frame-Options: DENY\r\n" in page.lines
+    assert b"Content-Security-Policy: default-src 'none'; style-src 'sha256-" in page.lines
+    assert web.json({"a": 1}).content_type == "application/json"
+
+
+def test_free_heap_is_measured_at_most_once_a_second():
+    app, clock = _app("lean-heap")
+    first = web.free_heap(app)
+    if not hasattr(gc, "mem_free"):  # CPython: nothing to report
+        assert first is None
+        return
+    at = app.heap_at
+    junk = [bytearray(256) for _ in range(40)]
+    assert web.free_heap(app) == first and app.heap_at == at  # remembered within the second
+    clock.advance(999)
+    assert web.free_heap(app) == first
+    clock.advance(1)
+    again = web.free_heap(app)
+    assert app.heap_at != at and again < first + 64 * 1024
+    del junk
