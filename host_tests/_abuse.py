@@ -299,3 +299,12 @@ def burst(port, n, sources=("127.0.0.2",)):
             continue
         out.append(s)
     return out
+
+
+def logged_in(fw):
+    """An Admin of the running firmware fw, logged in (the test fails if it cannot)."""
+    from _firmware_proc import PASSWORD
+
+    a = Admin(fw.port, PASSWORD)
+    assert a.login(), getattr(a, "last", None)
+    return a

@@ -188,3 +188,22 @@ def pytest_pycollect_makemodule(module_path, parent):
 def pytest_configure(config):
     for interp in INTERPRETERS:
         config.addinivalue_line("markers", "%s: portable test leg on %s" % (interp, interp))
+
+
+# -- fixtures for host tests that drive the firmware; a module may define its own instead ------
+FIRMWARE_INTERPRETERS = ("micropython", "cpython")
+
+
+@pytest.fixture(params=FIRMWARE_INTERPRETERS)
+def interp(request):
+    return request.param
+
+
+@pytest.fixture
+def fw(interp, tmp_path):
+    # The firmware as `make run` starts it, on interp, with its data in tmp_path.
+    from _firmware_proc import Firmware
+
+    f = Firmware(interp, tmp_path).start()
+    yield f
+    f.stop()

@@ -14,30 +14,12 @@ import time
 from collections import Counter
 
 import pytest
-from _abuse import Admin, Dribbler, ask, free_heap_kb, hold_idle, request
+from _abuse import Admin, Dribbler, ask, free_heap_kb, hold_idle, logged_in, request
 from _firmware_proc import PASSWORD, ROOT, Firmware
 
 from harness import interpreter_command
 
-INTERPRETERS = ("micropython", "cpython")
-
-
-@pytest.fixture(params=INTERPRETERS)
-def interp(request):
-    return request.param
-
-
-@pytest.fixture
-def fw(interp, tmp_path):
-    f = Firmware(interp, tmp_path).start()
-    yield f
-    f.stop()
-
-
-def _admin(fw):
-    a = Admin(fw.port, PASSWORD)
-    assert a.login(), getattr(a, "last", None)
-    return a
+_admin = logged_in  # (interp, fw: host_tests/conftest.py)
 
 
 def _served_meanwhile(admin, seconds, every_s=0.1, limit=200):
