@@ -1,10 +1,10 @@
 # Answers: what a handler returns (Response, or a plain str, bytes, dict, list or None), and
 # the wire format every answer is written in.
 #
-# The server keeps one Wire (a shared scratch buffer and the Content-Type lines it has made).
-# An answer's head and, when it fits, its body are assembled in the scratch buffer and sent
-# with one write(): head() writes the status line and the framing headers for every answer,
-# the server's fast path for plain HTML included, so the format lives in this one place. The
+# The server keeps one Wire (the Content-Type lines it has made). An answer's head and, when it
+# fits, its body are assembled in the scratch buffer of the work slot that serves the request
+# and sent with one write(): head() writes the status line and the framing headers for every
+# answer, the fast path (fast_answer) included, so the format lives in this one place. The
 # helpers are plain functions with few locals: on MicroPython such a call keeps its frame on
 # the C stack instead of allocating one on the heap.
 import json
@@ -192,15 +192,60 @@ def head(out, status, ctline, n, conn):
     return put(out, p, _CONN[conn])
 
 
-def send(writer, out, p, body, mv):
-    # Head out[:p] (ending with the blank line) and body: one write when the body fits the
-    # buffer. mv: a memoryview of out, or None for a temporary buffer.
+def place(w, out, p, body):
+    # Head out[:p] (ending with the blank line) and body, for work slot w to send: the body
+    # goes after the head when it fits (one write), else it is sent on its own. The offset of
+    # the end of what is in out.
     if body and p + len(body) <= len(out):
         p = put(out, p, body)
         body = None
-    writer.write(mv[:p] if mv is not None else out[:p])
-    if body:
-        writer.write(body)
+    w.head = out
+    w.body = body or None
+    return p
+
+
+def _plain(r, room):
+    # r is a Response whose answer fast_answer can make: no header dict, no cookies, a
+    # status with a body and a type, and its encoded lines and type fit the scratch with the
+    # status line and framing headers.
+    return (
+        isinstance(r, Response)
+        and r._h is None
+        and r.cookies is None
+        and r.content_type
+        and 200 <= r.status
+        and r.status != 204
+        and r.status != 304
+        and (len(r.lines) if r.lines else 0) + len(r.content_type) + 200 <= room
+    )
+
+
+def fast_answer(wire, w, req, r, keep):
+    # The common answer, made in work slot w's scratch without Wire.answer's frame: a handler's
+    # str or bytes (HTML), or a plain Response, with no cookies to set. The offset of the end
+    # of the answer's bytes in w.out (w.body: a body that did not fit after the head), or -1
+    # when the answer is not that simple.
+    if req.cookies_out is not None:
+        return -1
+    out = w.out
+    t = type(r)
+    if t is str:
+        r = r.encode()
+        t = bytes
+    if t is bytes:
+        p = head(out, 200, HTML_LINE, len(r), conn_mode(keep, req.minor))
+    elif _plain(r, len(out)):
+        b = r.body
+        if type(b) is str:
+            b = b.encode()
+        p = head(out, r.status, wire.ctype(r.content_type), len(b), conn_mode(keep, req.minor))
+        if r.lines:
+            p = put(out, p, r.lines)
+        r = b
+    else:
+        return -1
+    p = put(out, p, b"\r\n")
+    return place(w, out, p, b"" if req.method == "HEAD" else r)
 
 
 def set_cookie_lines(out, p, values):
@@ -212,11 +257,9 @@ def set_cookie_lines(out, p, values):
 
 
 class Wire:
-    # The server's answer writer: one shared scratch buffer (heads and small bodies) and the
-    # Content-Type lines made so far.
-    def __init__(self, size, secure):
-        self.out = bytearray(size if size > 256 else 256)
-        self.mv = memoryview(self.out)
+    # The server's answer format: whether it runs over TLS (cookies) and the Content-Type
+    # lines made so far. Answers are made in the scratch of the work slot that serves them.
+    def __init__(self, secure):
         self.secure = secure
         self._ctypes = {HTML: HTML_LINE}
 
@@ -230,8 +273,9 @@ class Wire:
                 self._ctypes[ct] = line
         return line
 
-    def answer(self, writer, req, status, r, keep, extra=None):
-        # Write one answer. r: the handler's answer (Response, str, bytes, dict, list or None),
+    def answer(self, w, req, status, r, keep, extra=None):
+        # Make one answer in work slot w (w.head, w.body); the offset of its end in w.head.
+        # r: the handler's answer (Response, str, bytes, dict, list or None),
         # or None for the server's own status answers; extra: more header lines (bytes).
         # TypeError for anything else a handler returned, ValueError for a bad header.
         ct = TEXT
@@ -279,11 +323,9 @@ class Wire:
             need += len(line)
         for v in cookies or ():
             need += len(v) + 14
-        out = self.out
-        mv = self.mv
+        out = w.out
         if need > len(out):
             out = bytearray(need)
-            mv = None
         p = head(
             out,
             status,
@@ -300,4 +342,4 @@ class Wire:
         if cookies:
             p = set_cookie_lines(out, p, cookies)
         p = put(out, p, b"\r\n")
-        send(writer, out, p, b"" if bare or req.method == "HEAD" else body, mv)
+        return place(w, out, p, b"" if bare or req.method == "HEAD" else body)
