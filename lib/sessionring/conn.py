@@ -233,7 +233,7 @@ async def serve(pool, c, w):
         bind.undo(req)  # e.g. out of memory while writing the answer
         raise
     except asyncio.CancelledError:
-        if c.why == TIMEOUT and c.state == READ and have:
+        if (c.why == TIMEOUT or c.why == STALLED) and c.state == READ and have:
             p = wire.answer(w, req, 408, None, False)
             try:
                 s.write(w.head, 0, p)  # once, without waiting: the client has been too slow

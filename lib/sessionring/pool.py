@@ -175,7 +175,7 @@ class Pool:
         if c and c.owner == -1:
             c.owner = 0
 
-    def _refuse_now(self, s):
+    def _refuse_now(self, s, close=True):
         # 503 and close on a non-blocking socket, allocating nothing: what the client already
         # sent is read and dropped first (closing with unread input resets the connection,
         # and the client could lose the answer).
@@ -189,7 +189,8 @@ class Pool:
             s.write(E503)
         except Exception:  # noqa: BLE001
             pass
-        s.close()
+        if close:
+            s.close()
         self.count.refused += 1
 
     # -- timeouts ----------------------------------------------------------------------------
@@ -483,9 +484,9 @@ class Pool:
                 await conn.linger(s, self._drop, self.lim.linger_ms)
         except asyncio.CancelledError:
             if c is not None and c.owner == me and c.why == TIMEOUT and c.state == WAIT:
-                try:
-                    s.write(E503)  # waited too long for a work slot
-                    self.count.refused += 1
+                try:  # waited too long for a work slot: 503, its request read and dropped
+                    self._refuse_now(s, False)
+                    await conn.linger(s, self._drop, self.lim.linger_ms)
                 except Exception:  # noqa: BLE001
                     pass
         except MemoryError:
