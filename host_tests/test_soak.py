@@ -1,4 +1,4 @@
-"""`make soak` in short: tools/soak.py for 10 s into a temporary folder writes a CSV with a
+"""`make soak` in short: tools/bench soak for 10 s into a temporary folder writes a CSV with a
 row per second, a PNG plot and a one-line verdict, with figures that make sense."""
 
 import csv
@@ -12,7 +12,9 @@ def test_soak_ten_seconds(tmp_path):
     p = subprocess.run(
         [
             sys.executable,
-            str(ROOT / "tools" / "soak.py"),
+            str(ROOT / "tools" / "bench"),
+            "soak",
+            "--",
             "--seconds",
             "10",
             "--out",

@@ -32,15 +32,11 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE / "vboard"))
-
-import benchdoc  # noqa: E402
-import deploy  # noqa: E402
-import faithful  # noqa: E402
-from hosttools import find_tool  # noqa: E402
+import deploy
+import faithful
+from bench import common as benchdoc
+from bench.common import ROOT
+from hosttools import find_tool
 
 BLOCK = 4096
 BOOT_TIMEOUT_S = 60
@@ -579,7 +575,7 @@ def faithful_markdown(frows, viper):
     return out
 
 
-def main():
+def main(argv=()):
     rows = measure()
     frows = measure_faithful()
     viper = viper_heap()
@@ -589,7 +585,7 @@ def main():
     missed = [name for name, _, ok in targets(frows) if not ok]
     for name in missed:
         print("footprint: MISS: " + name, flush=True)
-    return 1 if missed else 0
+    return benchdoc.MISS_EXIT if missed else 0
 
 
 if __name__ == "__main__":
