@@ -59,7 +59,7 @@ footprint: setup
 # The abuse mix against the firmware for MINUTES minutes (default 5), sampled every second:
 # OUT/soak.csv, OUT/soak.png and a one-line verdict (OUT defaults to docs/soak).
 soak: setup
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/bench soak --minutes $(or $(MINUTES),5) \
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/bench soak -- --minutes $(or $(MINUTES),5) \
 		--out $(or $(OUT),docs/soak) --py $(PY)
 
 # A virtual board (the unix port with .vboard/ as its flash) for `make deploy BOARD=unix

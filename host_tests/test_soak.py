@@ -25,9 +25,9 @@ def test_soak_ten_seconds(tmp_path):
         text=True,
         timeout=120,
     )
-    lines = p.stdout.strip().splitlines()
-    assert lines and lines[-1].startswith("soak: "), (p.stdout, p.stderr)
-    verdict = lines[-1]
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("soak: ")]
+    assert len(lines) == 1, (p.stdout, p.stderr)
+    verdict = lines[0]
     print("\n" + verdict)
     assert verdict.split()[1] in ("PASS", "FAIL")
     assert p.returncode == (0 if verdict.split()[1] == "PASS" else 1)

@@ -346,9 +346,9 @@ def target_rows(results):
 
 def report(results, seconds):
     lines = [
-        "## Admin firmware (`python tools/bench.py firmware`)",
+        "## Admin firmware (`python tools/bench firmware`)",
         "",
-        "Command: `make bench` (or `python tools/bench.py firmware`), which runs "
+        "Command: `make bench` (or `python tools/bench firmware`), which runs "
         "`python tools/bench firmware` (wrk on 127.0.0.1, %d s per run, keep-alive)." % seconds,
         common.machine_line(),
         "",

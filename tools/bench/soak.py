@@ -1,6 +1,7 @@
 """Soak: the abuse mix against the admin firmware for a number of minutes, sampled every second.
 
-    python tools/soak.py [--minutes 5 | --seconds N] [--out docs/soak] [--py micropython|cpython]
+    python tools/bench soak -- [--minutes 5 | --seconds N] [--out docs/soak]
+                               [--py micropython|cpython]
 
 `make soak` (MINUTES=1 for one minute, OUT=folder). The firmware runs as `make run` starts it
 (tools/run.py, unix board profile, a fresh data folder, loopback only). While a logged-in admin
