@@ -10,7 +10,7 @@ import time
 
 STATUS = re.compile(rb"HTTP/1\.[01] (\d{3}) ")
 HANG_S = 8.0  # no answer and no close within this: a hang (the read timeout is 5 s)
-# Close with a reset instead of a FIN (SO_LINGER 0): a long run (tools/soak.py) opens hundreds
+# Close with a reset instead of a FIN (SO_LINGER 0): a soak (tools/bench/soak.py) opens hundreds
 # of thousands of connections, and as many in TIME_WAIT on the client side slow every new
 # connect() in the kernel until the load generator, not the server, stalls.
 RESET_ON_CLOSE = False

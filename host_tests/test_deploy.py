@@ -185,6 +185,23 @@ def test_mpy_checks_for_native_code(tmp_path):
         dp.check_mpy(_mpy(6, 3, "armv6m"), items)
 
 
+def test_device_write_follows_flashfile(tmp_path, monkeypatch):
+    # the same temporary name as lib/sessionring/flashfile (NAME.tmp, renamed over NAME), so
+    # flashfile.read on the board finishes a copy cut between the remove and the rename
+    dev = dp.Device.__new__(dp.Device)
+    code = []
+    dev.run = code.append
+    data = bytes(range(256)) * 20  # several chunks
+    dev.write("board.json", data)
+    text = "\n".join(code)
+    assert "'board.json.tmp'" in text and ".new" not in text
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "board.json").write_bytes(b"old")
+    exec(compile(text, "device", "exec"), {})  # what the board runs, here on CPython
+    assert (tmp_path / "board.json").read_bytes() == data
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["board.json"]
+
+
 # ---- against the virtual board
 
 
@@ -245,11 +262,11 @@ def test_not_enough_flash(tree, tmp_path):
     assert not (folder / "lib").exists() and not (folder / "main.py").exists()
 
 
-# ---- tools/footprint.py (make bench): the measuring parts, quickly
+# ---- tools/bench/footprint.py (make footprint): the measuring parts, quickly
 
 
 def test_footprint_flash_and_heap_probe(tmp_path):
-    import footprint
+    from bench import footprint
 
     f = footprint.flash("esp32")
     items, _ = dp.build("esp32", ROOT, tmp_path / "b")

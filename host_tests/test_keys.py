@@ -3,6 +3,7 @@ to several boards (two virtual boards here, through mpremote's transport; --dry-
 """
 
 import json
+import os
 import subprocess
 import sys
 
@@ -63,6 +64,8 @@ def test_new_rotate_show_and_the_store_reads_it(tmp_path):
     for n in (2, 3, 3):
         r = _keys("rotate", str(f))
         assert "holds %d keys" % n in r.stdout
+        assert f.stat().st_mode & 0o777 == 0o600  # rotate writes a new file: owner only too
+        assert not (tmp_path / "fleet.keys.tmp").exists()
     assert ("oldest retired") in r.stdout
     assert f.read_text().splitlines()[2] != lines[0]  # the first key is gone after 3 rotations
     assert b.get(tok) is not None  # (b loaded its keys before)
@@ -75,6 +78,35 @@ def test_new_rotate_show_and_the_store_reads_it(tmp_path):
         r = _keys(args[0], str(bad), *args[1:], check=False)
         assert r.returncode == 2 and "damaged" in r.stderr, args
     assert bad.read_text() == "not a key\n"
+
+
+def test_a_key_file_is_never_readable_by_others_while_written(tmp_path, monkeypatch):
+    # the temporary file the atomic writer renames from is made 0600 as well, whatever the
+    # process's umask: record the mode of every file created while new and rotate run
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("keys_tool", ROOT / "tools" / "keys.py")
+    keys = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(keys)
+    real_open, seen = open, []
+
+    def spy(path, mode="r", *a, **k):
+        f = real_open(path, mode, *a, **k)
+        if "w" in mode:
+            seen.append((str(path), os.stat(path).st_mode & 0o777))
+        return f
+
+    monkeypatch.setattr("builtins.open", spy)
+    old = os.umask(0o022)
+    try:
+        f = tmp_path / "k.keys"
+        keys.new(f, out=lambda *_: None)
+        keys.rotate(f, out=lambda *_: None)
+        assert os.umask(0o022) == 0o022  # the tool gives the process's umask back
+    finally:
+        os.umask(old)
+    assert [p for p, _ in seen] == [str(f) + ".tmp"] * 2
+    assert {m for _, m in seen} == {0o600} and f.stat().st_mode & 0o777 == 0o600
 
 
 def test_copy_dry_run_needs_no_device(tmp_path):

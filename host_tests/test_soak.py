@@ -1,4 +1,4 @@
-"""`make soak` in short: tools/soak.py for 10 s into a temporary folder writes a CSV with a
+"""`make soak` in short: tools/bench soak for 10 s into a temporary folder writes a CSV with a
 row per second, a PNG plot and a one-line verdict, with figures that make sense."""
 
 import csv
@@ -12,7 +12,9 @@ def test_soak_ten_seconds(tmp_path):
     p = subprocess.run(
         [
             sys.executable,
-            str(ROOT / "tools" / "soak.py"),
+            str(ROOT / "tools" / "bench"),
+            "soak",
+            "--",
             "--seconds",
             "10",
             "--out",
@@ -23,9 +25,9 @@ def test_soak_ten_seconds(tmp_path):
         text=True,
         timeout=120,
     )
-    lines = p.stdout.strip().splitlines()
-    assert lines and lines[-1].startswith("soak: "), (p.stdout, p.stderr)
-    verdict = lines[-1]
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("soak: ")]
+    assert len(lines) == 1, (p.stdout, p.stderr)
+    verdict = lines[0]
     print("\n" + verdict)
     assert verdict.split()[1] in ("PASS", "FAIL")
     assert p.returncode == (0 if verdict.split()[1] == "PASS" else 1)

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Deploy sessionring to a board: compile to .mpy, copy what changed, write the profile, reset.
 
     python tools/deploy.py --board esp32 --port /dev/ttyUSB0
@@ -436,9 +437,10 @@ class Device:
                 made.add(d)
 
     def write(self, path, data):
-        # Written beside the old file, then renamed over it: a reset mid-copy leaves the old
-        # file or the new one, never half of one.
-        tmp = path + ".new"
+        # lib/sessionring/flashfile's protocol: PATH.tmp complete first, then renamed over PATH
+        # (after a remove where the file system cannot rename over a file; flashfile.read
+        # finishes that rename after a power cut): the old file or the new one, never half.
+        tmp = path + ".tmp"
         self.run("import binascii\n_sr_f=open(%r,'wb')\n_sr_a=binascii.a2b_base64" % tmp)
         for i in range(0, len(data), CHUNK):
             chunk = base64.b64encode(data[i : i + CHUNK]).decode()

@@ -21,6 +21,7 @@ when the admin app starts: `--reset` soft-resets each board after the copy.
 """
 
 import argparse
+import contextlib
 import hashlib
 import os
 import sys
@@ -56,6 +57,17 @@ def read_keys(path):
     return masters
 
 
+@contextlib.contextmanager
+def owner_only():
+    # Every file made inside (the key file and the temporary file it is renamed from) is
+    # created 0600: a secret is never readable by others, not even for a moment.
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
 def new(path, force=False, out=print):
     path = Path(path)
     if path.exists() and not force:
@@ -63,14 +75,15 @@ def new(path, force=False, out=print):
             "%s exists: every board holding it would refuse the cookies of a new one. Use"
             " `rotate` to change keys without logging everyone out, or --force" % path
         )
-    sealed_keys.write_masters(str(path), [os.urandom(32)])
-    os.chmod(path, 0o600)
+    with owner_only():
+        sealed_keys.write_masters(str(path), [os.urandom(32)])
     out("keys: made %s (1 key, fingerprint %s)" % (path, fingerprint(path.read_bytes())))
 
 
 def rotate(path, out=print):
     before = len(read_keys(path))
-    sealed_keys.add_master(str(path))
+    with owner_only():
+        sealed_keys.add_master(str(path))
     after = len(read_keys(path))
     retired = " (the oldest retired: its cookies are refused)" if before == after else ""
     out(
@@ -87,23 +100,11 @@ def show(path, out=print):
     )
 
 
-_RENAME = """
-import os
-try:
-    os.rename(%r, %r)
-except OSError:
-    os.remove(%r)
-    os.rename(%r, %r)
-"""
-
-
 def _put(dev, target, data):
-    # flashfile's protocol: TARGET.tmp complete first, then renamed over TARGET (the firmware's
-    # reader finishes a rename that lost power after the remove); then the board's own hash.
-    tmp = target + ".tmp"
+    # Device.write follows flashfile's protocol (TARGET.tmp, then renamed over TARGET); then
+    # the board's own hash of what it holds.
     dev.mkdirs(target, set())
-    dev.write(tmp, data)
-    dev.run(_RENAME % (tmp, target, target, tmp, target))
+    dev.write(target, data)
     got = dev.hashes([target])[target]
     want = hashlib.sha256(data).hexdigest()
     if not got or got[0] != want:

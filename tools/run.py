@@ -9,8 +9,9 @@ lib/hostshim), with the `unix` board profile.
                         [--board boards/unix/board.json] [--heap 1024K]
                         [--sessions ring|sealed]
 
-Port: `make run PORT=N` (PORT in the environment) wins, then SESSIONRING_PORT, then --port,
-then 8080. --port 0 binds a free port; the firmware prints the one it got:
+Port, decided here only (make passes --port only when given PORT=N): `make run PORT=N`
+(PORT in the environment) wins, then SESSIONRING_PORT, then --port, then 8080. --port 0
+binds a free port; the firmware prints the one it got:
     sessionring: admin page at http://127.0.0.1:8080/
 The data folder (settings and the admin password hash) defaults to .run/ in the repository;
 on its first run the firmware prints the generated admin password once (or takes
@@ -43,7 +44,7 @@ def micropython_exe():
 
 
 def pick_port(cli_port, environ):
-    # make passes --port $(or $(PORT),8080): an explicit PORT is in the environment too.
+    # make passes --port $(PORT) only when PORT is given, and then PORT is in the environment.
     if environ.get("PORT"):
         return cli_port if cli_port is not None else int(environ["PORT"])
     if environ.get("SESSIONRING_PORT"):
@@ -106,7 +107,9 @@ def main(argv=None):
         args.py, port, args.host, args.data, args.board, args.heap, sessions=args.sessions
     )
     Path(env["SESSIONRING_DATA"]).mkdir(parents=True, exist_ok=True)
-    print("run: %s firmware/main.py, data in %s" % (args.py, env["SESSIONRING_DATA"]), flush=True)
+    where = "port %d" % port if port else "a free port"
+    data = env["SESSIONRING_DATA"]
+    print("run: %s firmware/main.py on %s, data in %s" % (args.py, where, data), flush=True)
     os.chdir(ROOT)
     # Replace this process: Ctrl-C and signals reach the firmware directly.
     os.execve(argv[0], argv, env)

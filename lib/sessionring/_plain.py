@@ -80,3 +80,37 @@ def cookie_span(buf, s, e, name):
                 return s << 16 | stop
         s = stop + 1
     return -1
+
+
+def b64_into(src, n, out, table):
+    # Canonical base64url with "=" padding, src[:n] (n > 0, n % 4 == 0) into out: the byte
+    # count, or -1 (a character outside the alphabet, misplaced padding, stray last bits).
+    m = n
+    if src[n - 1] in (61, "="):
+        m = n - 1
+        if src[n - 2] in (61, "="):
+            m = n - 2
+    acc = 0
+    nb = 0
+    j = 0
+    for i in range(m):
+        c = src[i]
+        if isinstance(c, str):
+            c = ord(c)
+        if c >= 128 or table[c] == 255:
+            return -1
+        acc = ((acc << 6) | table[c]) & 0x3FFF
+        nb += 6
+        if nb >= 8:
+            nb -= 8
+            out[j] = (acc >> nb) & 0xFF
+            j += 1
+    if acc & ((1 << nb) - 1):
+        return -1
+    return j
+
+
+def xor_into(dst, doff, src, soff, n):
+    # dst[doff + i] ^= src[soff + i] for i < n.
+    for i in range(n):
+        dst[doff + i] ^= src[soff + i]

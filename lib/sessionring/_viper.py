@@ -1,5 +1,6 @@
 # Viper versions of the byte loops on the hot path: token decode and compare (token.py), the
-# header-name check (request.py), the session cookie's place (cookie.py). Machine speed,
+# header-name check (request.py), the session cookie's place (cookie.py), base64url decoding
+# and the CBC chaining of sealed cookies (fernet.py). Machine speed,
 # frames on the C stack, no heap allocation. They are kept as source and compiled when this
 # module is imported, so that the file itself compiles with plain mpy-cross (no -march) and
 # freezes on any port. Where the runtime has no native emitter (or on CPython) the exec
@@ -115,6 +116,53 @@ def cookie_span(buf, s: int, e: int, name) -> int:
                     return (s << 16) | stop
         s = stop + 1
     return -1
+
+@micropython.viper
+def b64_into(src, n: int, out, table) -> int:
+    # Canonical base64url with "=" padding: src's first n bytes (n > 0, n % 4 == 0, checked by
+    # the caller) decoded into out (room for n // 4 * 3 bytes). Returns the byte count, or -1
+    # for a character outside the alphabet (table: token.py's _DECODE), padding anywhere but
+    # at the end, or stray bits in the last character (one text per byte string).
+    s = ptr8(src)
+    o = ptr8(out)
+    d = ptr8(table)
+    m = n
+    if s[n - 1] == 61:
+        m = n - 1
+        if s[n - 2] == 61:
+            m = n - 2
+    acc = 0
+    nb = 0
+    j = 0
+    i = 0
+    while i < m:
+        c = s[i]
+        if c >= 128:
+            return -1
+        v = d[c]
+        if v == 255:
+            return -1
+        acc = ((acc << 6) | v) & 0x3FFF
+        nb += 6
+        if nb >= 8:
+            nb -= 8
+            o[j] = (acc >> nb) & 0xFF
+            j += 1
+        i += 1
+    if acc & ((1 << nb) - 1):
+        return -1
+    return j
+
+
+@micropython.viper
+def xor_into(dst, doff: int, src, soff: int, n: int):
+    # dst[doff + i] ^= src[soff + i] for i < n (CBC: a decrypted block XOR the one before it).
+    a = ptr8(dst)
+    b = ptr8(src)
+    i = 0
+    while i < n:
+        a[doff + i] ^= b[soff + i]
+        i += 1
 """
 
 exec(_SRC, globals())

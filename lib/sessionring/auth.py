@@ -24,20 +24,39 @@ _BYTES = (bytes, bytearray, memoryview)
 
 # -- HMAC and PBKDF2 ---------------------------------------------------------------------------
 def _pads(key):
-    # The HMAC key XORed with ipad and opad, each one full block. Computed once per password;
-    # sha256 has no copy() on MicroPython, so every round feeds them to a fresh sha256.
+    # The HMAC key XORed with ipad and opad, each one full block. Computed once per password
+    # (or per key: hmac_pads); sha256 has no copy() on MicroPython, so every MAC feeds them to
+    # a fresh sha256.
     if len(key) > _BLOCK:
         key = hashlib.sha256(key).digest()
-    key = bytes(key) + bytes(_BLOCK - len(key))
-    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+    i = bytearray(_BLOCK)
+    o = bytearray(_BLOCK)
+    for n in range(len(key)):
+        i[n] = key[n]
+        o[n] = key[n]
+    for n in range(_BLOCK):
+        i[n] ^= 0x36
+        o[n] ^= 0x5C
+    return bytes(i), bytes(o)
+
+
+hmac_pads = _pads  # (ipad, opad) of a key, for hmac_with: keep them when the key is reused
+
+
+def hmac_with(pads, msg):
+    # HMAC-SHA256 of msg under the key whose hmac_pads() are pads: two hash objects and two
+    # digests, nothing else allocated.
+    h = hashlib.sha256(pads[0])
+    h.update(msg)
+    d = h.digest()
+    h = hashlib.sha256(pads[1])
+    h.update(d)
+    return h.digest()
 
 
 def hmac_sha256(key, msg):
     # HMAC-SHA256 (RFC 2104) of msg under key, both bytes-like.
-    ipad, opad = _pads(key)
-    h = hashlib.sha256(ipad)
-    h.update(msg)
-    return hashlib.sha256(opad + h.digest()).digest()
+    return hmac_with(_pads(key), msg)
 
 
 def pbkdf2_sha256(password, salt, iterations, dklen=32):

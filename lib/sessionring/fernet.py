@@ -8,7 +8,7 @@ import os
 from micropython import const
 
 from . import token as _tok
-from .auth import hmac_sha256
+from .auth import hmac_pads, hmac_sha256, hmac_with
 
 try:
     import cryptolib
@@ -19,13 +19,7 @@ _VERSION = const(0x80)
 SKEW = const(60)  # seconds a timestamp may lie in the future (Fernet's allowance)
 _MIN_RAW = const(73)  # version 1 + time 8 + IV 16 + one block 16 + MAC 32
 MAX_TOKEN = const(4096)
-_ALPHA = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _TEXT = (str, bytes, bytearray, memoryview)
-
-# base64url character -> 1 when allowed
-_OK = bytearray(128)
-for _c in _ALPHA:
-    _OK[_c] = 1
 
 
 # -- base64url, canonical only ----------------------------------------------------------------
@@ -35,35 +29,16 @@ def b64u_encode(b):
 
 
 def b64u_decode(s):
-    # Bytes of canonical base64url text with padding, else None. MicroPython's a2b_base64
-    # skips characters outside the alphabet, so the result must encode back to the same text
-    # (that also refuses stray bits in the last character); the character scan before it
-    # refuses junk sooner and turns the text into standard base64 in place (one copy).
+    # Bytes of canonical base64url text with padding, else None: one spelling per byte string
+    # (no junk characters skipped, no stray bits in the last character; token.b64_into).
+    if not isinstance(s, _TEXT):
+        raise TypeError("base64url text is str or bytes")
     n = len(s)
     if n == 0 or n % 4:
         return None
-    std = bytearray(s, "utf-8") if isinstance(s, str) else bytearray(s)
-    if len(std) != n:
-        return None  # not ASCII
-    pad = 2 if std[n - 2] == 0x3D else 1 if std[n - 1] == 0x3D else 0
-    if pad == 2 and std[n - 1] != 0x3D:
-        return None
-    for i in range(n - pad):
-        c = std[i]
-        if c >= 128 or not _OK[c]:
-            return None
-        if c == 0x2D:  # - is + in standard base64
-            std[i] = 0x2B
-        elif c == 0x5F:  # _ is /
-            std[i] = 0x2F
-    try:
-        raw = binascii.a2b_base64(std)
-    except ValueError:
-        return None
-    enc = binascii.b2a_base64(raw)  # the one spelling of raw, with a newline
-    if len(enc) != n + 1 or not _tok.equal(enc, 0, std, 0, n):
-        return None
-    return raw
+    raw = bytearray(n // 4 * 3)
+    m = _tok.b64_into(s, n, raw, _tok._DECODE)
+    return None if m < 0 else bytes(raw[:m])
 
 
 # -- keys ---------------------------------------------------------------------------------------
@@ -105,38 +80,90 @@ def seal(key, plain, ts, iv=None):
     return b64u_encode(msg)
 
 
+def _stamp(raw, base):
+    # The token's 64-bit timestamp minus base, computed in 16-bit halves: on a 32-bit board
+    # today's Unix time is past the small-int range and every sum with it would allocate.
+    # None past 2**32 (the year 2106).
+    if raw[1] | raw[2] | raw[3] | raw[4]:
+        return None
+    hi = (raw[5] << 8 | raw[6]) - (base >> 16)
+    return hi * 65536 + (raw[7] << 8 | raw[8]) - (base & 0xFFFF)
+
+
+class Opener:
+    # Opens Fernet tokens under a fixed key ring with state made once: per key the HMAC pads
+    # and an AES-ECB decryptor (the CBC chaining is done here), one buffer for the decoded
+    # token. Opening a token that fits the buffer allocates only the two hash objects of the
+    # MAC, their digests and two memoryview slices. Times are Unix seconds minus base (so a
+    # caller can keep them small ints). Not re-entrant: one open() at a time (it never awaits).
+    def __init__(self, keys, raw_bytes=256, base=0):
+        self.keys = keys
+        self._pads = [hmac_pads(k[:16]) for k in keys]
+        self._ecb = [cryptolib.aes(k[16:], 1) for k in keys]
+        self._raw = bytearray(raw_bytes)
+        self._base = base
+        self.kidx = 0  # open(): the index of the key that opened the token
+        self.ts = 0  # open(): its timestamp (minus base)
+        self.out = None  # open(): where the plaintext is (out, or a bigger buffer made for it)
+
+    def open(self, tok, now, ttl, out, skew=SKEW):
+        # The plaintext length (in self.out), or -1 for anything that is not a valid token
+        # under one of the keys at time now: junk, forged, truncated, older than ttl seconds
+        # (0: no limit), more than skew seconds ahead. The MAC is checked, in constant time,
+        # before anything is decrypted. Never raises on bad input.
+        if not isinstance(tok, _TEXT):
+            return -1
+        n = len(tok)
+        if not 0 < n <= MAX_TOKEN or n % 4:
+            return -1
+        raw = self._raw
+        if n // 4 * 3 > len(raw):
+            raw = bytearray(n // 4 * 3)  # a larger token than the buffer: this once
+        m = _tok.b64_into(tok, n, raw, _tok._DECODE)
+        if m < _MIN_RAW or (m - 57) % 16 or raw[0] != _VERSION:
+            return -1
+        end = m - 32
+        mv = memoryview(raw)
+        signed = mv[:end]
+        found = -1
+        for i in range(len(self._pads)):
+            if _tok.equal(hmac_with(self._pads[i], signed), 0, raw, end, 32):
+                found = i
+                break
+        if found < 0:
+            return -1
+        ts = _stamp(raw, self._base)
+        if ts is None or ts > now + skew or (ttl and ts + ttl < now):
+            return -1
+        n = end - 25  # ciphertext bytes
+        if out is None or len(out) < n:
+            out = bytearray(n)
+        self._ecb[found].decrypt(mv[25:end], out)
+        _tok.xor_into(out, 0, raw, 9, n)  # CBC: each block XOR the one before (first: the IV)
+        p = out[n - 1]
+        if not 1 <= p <= 16:
+            return -1
+        d = 0
+        for i in range(n - p, n):
+            d |= out[i] ^ p
+        if d:
+            return -1
+        self.kidx = found
+        self.ts = ts
+        self.out = out
+        return n - p
+
+
 def unseal(keys, tok, now, ttl=0, skew=SKEW):
     # (plaintext, index of the key that opened it, timestamp), or None for anything that is
     # not a valid token under one of keys at Unix time now: junk, forged, truncated, too
     # old (ttl seconds, 0: no limit) or too far ahead. The MAC is checked, in constant time,
-    # before anything is decrypted. Never raises on bad input.
+    # before anything is decrypted. Never raises on bad input. (Opener, made for this call:
+    # a store keeps one.)
     if not isinstance(tok, _TEXT) or not 0 < len(tok) <= MAX_TOKEN:
         return None
-    try:
-        raw = b64u_decode(tok)
-    except (TypeError, ValueError, UnicodeError):
+    o = Opener(keys, len(tok) // 4 * 3)
+    n = o.open(tok, now, ttl, None, skew)
+    if n < 0:
         return None
-    if raw is None or len(raw) < _MIN_RAW or (len(raw) - 57) % 16 or raw[0] != _VERSION:
-        return None
-    end = len(raw) - 32
-    signed = memoryview(raw)[:end]
-    found = -1
-    for i in range(len(keys)):
-        if _tok.equal(hmac_sha256(keys[i][:16], signed), 0, raw, end, 32):
-            found = i
-            break
-    if found < 0:
-        return None
-    ts = int.from_bytes(raw[1:9], "big")
-    if ts > now + skew or (ttl and ts + ttl < now):
-        return None
-    body = cryptolib.aes(keys[found][16:], 2, raw[9:25]).decrypt(raw[25:end])
-    n = body[-1]
-    if not 1 <= n <= 16:
-        return None
-    d = 0
-    for i in range(len(body) - n, len(body)):
-        d |= body[i] ^ n
-    if d:
-        return None
-    return body[: len(body) - n], found, ts
+    return bytes(o.out[:n]), o.kidx, o.ts

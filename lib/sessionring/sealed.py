@@ -10,6 +10,7 @@
 #   | purpose length 1 + purpose | user length 1 + user | data (ring.encode_items)
 # The view class is in sealed_view.py, the key file and clocks in sealed_keys.py, compression
 # in sealed_zip.py; this module imports them, never the other way.
+import binascii
 import json
 import os
 import time
@@ -18,8 +19,8 @@ from micropython import const
 
 from . import flashfile
 from . import token as _tok
-from .fernet import SKEW, cryptolib, seal, unseal  # cryptolib: None on a port built without it
-from .fernet import key as _fernet_key
+from .fernet import SKEW, Opener, cryptolib, seal, sealed_len, unseal  # noqa: F401
+from .fernet import key as _fernet_key  # (cryptolib: None on a port built without it)
 from .sealed_keys import (  # noqa: F401 - part of this module's interface
     MIN_UNIX,
     ClockNotSet,
@@ -30,6 +31,7 @@ from .sealed_keys import (  # noqa: F401 - part of this module's interface
     write_masters,
 )
 from .sealed_view import DIRTY as _DIRTY
+from .sealed_view import SCRIPT as _SCRIPT
 from .sealed_view import STALE as _STALE
 from .sealed_view import UNSENT as _UNSENT
 from .sealed_view import SealedSession
@@ -40,8 +42,8 @@ from .session import (  # noqa: F401 - the same exceptions as the ring, for apps
     SessionDataFull,
     SessionEnded,
     Uptime,
-    decode_items,
     encode_items,
+    find_item,
 )
 
 _PLAIN_V = const(1)
@@ -50,11 +52,32 @@ _SID = const(8)
 _FIXED = const(23)  # version, flags, sid, generation, created, expiry, role
 _MAX_PLAIN = const(4096)  # inflated plaintext cap (against a compressed bomb)
 _KEYS_MAX = const(3)
+_VIEW_BYTES = const(192)  # plaintext a view holds without allocating (an admin cookie: 86)
+_DENY_HEAD = b"sessionring deny 1\n"
+_B_HI = const(26002)  # MIN_UNIX >> 16
+_B_LO = const(128)  # MIN_UNIX & 0xFFFF
 
 
 def _be32(b, o):
     # big-endian unsigned 32 bits at b[o], with no slice
     return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]
+
+
+def _rel32(b, o):
+    # The Unix time at b[o] (32 bits, big-endian) in the store's seconds (minus MIN_UNIX),
+    # computed in halves so that it stays a small int on a 32-bit board; 0 for 0 (none), -1 for
+    # a time at or before MIN_UNIX (expired).
+    hi = b[o] << 8 | b[o + 1]
+    lo = b[o + 2] << 8 | b[o + 3]
+    if not hi | lo:
+        return 0
+    t = (hi - _B_HI) * 65536 + lo - _B_LO
+    return t if t > 0 else -1
+
+
+def _deny_whole(data):
+    # flashfile.read: a deny file cut short by a power cut is not whole
+    return data.startswith(_DENY_HEAD) and data.endswith(b"\n")
 
 
 # -- the store --------------------------------------------------------------------------------
@@ -74,11 +97,17 @@ class SealedStore(Uptime):
         cookie_name="sid",
         clock=time,
         ticks=None,
+        deny_file=None,
+        script_slots=16,
+        view_bytes=_VIEW_BYTES,
     ):
         # keys: 1..3 Fernet keys (32 bytes or base64url text), the first seals; or key_file,
         # the path of a key file of master secrets (load_keys). gen_file: where the users'
-        # generations are kept (None: RAM only, lost at reboot). clock: time() and gmtime()
-        # as the time module has them; ticks: ticks_ms() and ticks_diff() for now().
+        # generations are kept; deny_file: where the deny-list is (None: RAM only, lost at
+        # reboot). deny_slots: logouts of browser sessions remembered at once; script_slots:
+        # of script sessions (mark_script). view_bytes: plaintext a view opens without
+        # allocating. clock: time() and gmtime() as the time module has them; ticks:
+        # ticks_ms() and ticks_diff() for now().
         if cryptolib is None:
             raise RuntimeError("this MicroPython build has no cryptolib: use the ring")
         if key_file is not None:
@@ -87,6 +116,8 @@ class SealedStore(Uptime):
         if not 1 <= len(keys) <= _KEYS_MAX:
             raise ValueError("1..%d keys" % _KEYS_MAX)
         self._keys = keys
+        self._vb = (view_bytes + 15) // 16 * 16
+        self._op = Opener(keys, 57 + self._vb, MIN_UNIX)
         self.idle_s = idle_s
         self.absolute_s = absolute_s
         self.purpose = purpose
@@ -94,7 +125,8 @@ class SealedStore(Uptime):
         self.cookie_name = cookie_name
         self._clock = clock
         self._start(ticks if ticks is not None else time)  # (Uptime: now(), for uptime)
-        self._offset = unix_offset(clock.gmtime(0)[0])
+        # the store's seconds: Unix time minus MIN_UNIX (small ints on a 32-bit board)
+        self._roff = unix_offset(clock.gmtime(0)[0]) - MIN_UNIX
         self._deflate = find_deflater() if compress else None
         self.compress = self._deflate is not None  # False when asked but unsupported here
         self._gen_file = gen_file
@@ -108,9 +140,16 @@ class SealedStore(Uptime):
                     self._gens = None
                 if not isinstance(self._gens, dict):
                     raise ValueError("generation file %s is damaged" % gen_file)
-        self._n = deny_slots
-        self._deny = bytearray(deny_slots * _SID)
-        self._deny_exp = [0] * deny_slots  # Unix time the entry may go (0: free)
+        self._sgens = {}  # user -> generation of the user's script sessions (deny_file)
+        self._deny_file = deny_file
+        old = self._load_deny(deny_file) if deny_file else ((), ())
+        self._nb = max(deny_slots, len(old[0]))  # browsers' lane: entries [0, _nb)
+        self._n = self._nb + max(script_slots, len(old[1]))  # scripts' lane: [_nb, _n)
+        self._deny = bytearray(self._n * _SID)
+        self._deny_exp = [0] * self._n  # when the entry may go, store seconds (0: free)
+        for lane, base in ((old[0], 0), (old[1], self._nb)):
+            for i in range(len(lane)):
+                self._put(base + i, lane[i][0], lane[i][1])
         self._deny_ver = 0  # moves on at every deny: views then look at the list again
         self.created = 0
         self.hits = 0
@@ -118,6 +157,8 @@ class SealedStore(Uptime):
         self.resealed = 0
         self.revoked = 0
         self.bumped = 0
+        self.script_bumped = 0
+        self.deny_writes = 0  # deny-list writes to flash since start (wear: docs/sessions.md)
 
     # -- the interface shared with SessionRing --------------------------------------------------
     capacity = None  # no limit on sessions: nothing is kept per session
@@ -132,29 +173,43 @@ class SealedStore(Uptime):
         return None
 
     def view(self):
-        return SealedSession(self)
+        # A reusable view with a buffer of its own: opening a cookie into it allocates little.
+        return SealedSession(self, self._vb)
 
-    def unix(self):
-        # Unix seconds now; ClockNotSet when the wall clock was never set.
-        t = int(self._clock.time()) + self._offset
-        if t < MIN_UNIX:
+    def rel(self):
+        # The store's clock: Unix seconds minus MIN_UNIX (2024-01-01); ClockNotSet when the
+        # wall clock was never set.
+        t = int(self._clock.time() + self._roff)
+        if t < 0:
             raise ClockNotSet(
                 "the wall clock reads %d (Unix s), before 2024: it was never set; set it"
-                " (ntptime) or use the session ring" % t
+                " (ntptime) or use the session ring" % (t + MIN_UNIX)
             )
         return t
 
+    def unix(self):
+        # Unix seconds now; ClockNotSet when the wall clock was never set.
+        return self.rel() + MIN_UNIX
+
     def stats(self):
-        now = self._now_or(0)
+        now = self._rel_or(0)
+        e = self._deny_exp
         used = 0
-        for e in self._deny_exp:
-            if e > now:
-                used += 1
+        sused = 0
+        for i in range(self._n):
+            if e[i] > now:
+                if i < self._nb:
+                    used += 1
+                else:
+                    sused += 1
         return {
             "capacity": None,
             "live": None,
             "deny_used": used,
-            "deny_slots": self._n,
+            "deny_slots": self._nb,
+            "script_deny_used": sused,
+            "script_deny_slots": self._n - self._nb,
+            "deny_persistent": self._deny_file is not None,
             "users_with_generation": len(self._gens),
             "keys": len(self._keys),
             "compress": self.compress,
@@ -164,14 +219,16 @@ class SealedStore(Uptime):
             "resealed": self.resealed,
             "revoked": self.revoked,
             "generation_bumps": self.bumped,
+            "script_generation_bumps": self.script_bumped,
+            "deny_writes": self.deny_writes,
         }
 
     def generation(self, user):
         return self._gens.get(user, 0)
 
-    def _now_or(self, default):
+    def _rel_or(self, default):
         try:
-            return self.unix()
+            return self.rel()
         except ClockNotSet:
             return default
 
@@ -179,9 +236,10 @@ class SealedStore(Uptime):
     # may be set, or jump, later); tick() reads it often enough for the ticks wrap
 
     def tick(self):
-        # Watchdog upkeep: free deny-list entries whose tokens have expired anyway.
+        # Watchdog upkeep: free deny-list entries whose tokens have expired anyway. (Nothing is
+        # written: the deny file drops them at its next write, and they are dead when read.)
         self.now()
-        now = self._now_or(0)
+        now = self._rel_or(-1)
         e = self._deny_exp
         for i in range(self._n):
             if e[i] and e[i] <= now:
@@ -192,58 +250,67 @@ class SealedStore(Uptime):
     def get(self, tok, into=None):
         # The session sealed in tok, or None: junk, forged, expired, revoked, another
         # purpose's, or from before its user's generation bump. Never raises on bad input.
-        now = self._now_or(0)
-        if not now:
-            self.misses += 1
-            return None
-        try:
-            v = self._open(tok, now, into)
-        except (ValueError, TypeError, IndexError, KeyError, UnicodeError):
-            v = None
+        # into: a view (view()) to open it into; it is unbound when tok is refused.
+        now = self._rel_or(-1)
+        v = None
+        if now >= 0:
+            if not isinstance(into, SealedSession):
+                into = SealedSession(self)
+            try:
+                v = self._open(tok, now, into)
+            except (ValueError, TypeError, IndexError, KeyError, UnicodeError):
+                v = None
+            if v is None and self._op.out is into._own:
+                into._live = False  # its buffer now holds another cookie
         if v is None:
             self.misses += 1
         else:
             self.hits += 1
         return v
 
-    def _open(self, tok, now, into):
-        r = unseal(self._keys, tok, now, self.idle_s)
-        if r is None:
+    def _open(self, tok, now, v):
+        op = self._op
+        op.out = None
+        n = op.open(tok, now, self.idle_s, v._own)
+        if n < 2:
             return None
-        p, kidx, ts = r
-        if len(p) < 2 or p[0] != _PLAIN_V:
+        p = op.out
+        if p[0] != _PLAIN_V:
             return None
-        if p[1] & _COMPRESSED:
-            body = inflate(memoryview(p)[2:], _MAX_PLAIN)
+        flags = p[1]
+        if flags & _COMPRESSED:
+            body = inflate(memoryview(p)[2:n], _MAX_PLAIN)
             if body is None:
                 return None
-            p = p[:2] + body
-        if len(p) < _FIXED + 2:
+            p = bytearray(p[:2]) + body
+            n = len(p)
+        if n < _FIXED + 2:
             return None
-        exp = _be32(p, 18)
+        exp = _rel32(p, 18)
         if exp and now >= exp:
             return None
         q = _FIXED
         pl = p[q]
         pb = self._pb
-        if pl != len(pb) or q + 1 + pl >= len(p) or not _tok.equal(p, q + 1, pb, 0, pl):
+        if pl != len(pb) or q + 1 + pl >= n or not _tok.equal(p, q + 1, pb, 0, pl):
             return None
         q += 1 + pl
-        ul = p[q]
-        if q + 1 + ul > len(p):
+        u = q
+        if q + 1 + p[q] > n:
             return None
-        user = bytes(p[q + 1 : q + 1 + ul]).decode()
-        q += 1 + ul
+        q += 1 + p[q]
+        find_item(p, q, n, b"")  # every data entry within the plaintext, else ValueError
         gen = _be32(p, 10)
-        sid = bytes(p[2:10])
-        if gen != self._gens.get(user, 0) or self._denied(sid, now):
+        if self._denied(p, 2, now):
             return None
-        items = decode_items(p, q, len(p))
-        v = into if isinstance(into, SealedSession) else SealedSession(self)
-        v._bind(self, sid, gen, _be32(p, 14), exp, p[22], user, items)
-        v._ts = ts
-        v._kidx = kidx
-        v.token = tok if isinstance(tok, str) else bytes(tok).decode()
+        v._store = self
+        v.bind(p, q, n, u, gen, _rel32(p, 14), exp, p[22], flags, self._deny_ver)
+        if gen != self._gen_for(v._user, flags):
+            v._live = False
+            return None
+        v._ts = op.ts
+        v._kidx = op.kidx
+        v.token = tok if isinstance(tok, str) else str(tok, "utf-8")
         return v
 
     def touch(self, x):
@@ -252,7 +319,7 @@ class SealedStore(Uptime):
         v = self._as_view(x)
         if v is None:
             return False
-        now = self.unix()
+        now = self.rel()
         if v._kidx or (self.idle_s and now - v._ts >= self.idle_s // 2):
             v._state |= _STALE
         return True
@@ -265,14 +332,27 @@ class SealedStore(Uptime):
             raise ValueError("user name longer than 255 bytes")
         if not 0 <= role <= 255:
             raise ValueError("role must be 0..255")
-        now = self.unix()
+        now = self.rel()
         v = SealedSession(self)
         exp = now + self.absolute_s if self.absolute_s else 0
         u = ub.decode()
-        v._bind(self, os.urandom(_SID), self._gens.get(u, 0), now, exp, role, u, [])
+        v.bind(None, 0, 0, u, self._gens.get(u, 0), now, exp, role, 0, self._deny_ver)
+        v._sid[:] = os.urandom(_SID)
         self._seal_view(v, now)
         v._state = _UNSENT
         self.created += 1
+        return v
+
+    def mark_script(self, x):
+        # Make a live session a script's (an API login): its logout takes an entry of the
+        # scripts' lane of the deny-list, and when that lane is full it ends the user's script
+        # sessions only, never a browser's. Its token changes: pending() gives the new one.
+        v = self._as_view(x)
+        if v is None:
+            raise SessionEnded("no such session")
+        v._flags |= _SCRIPT
+        v._gen = self._gen_for(v._user, v._flags)
+        v._state |= _DIRTY
         return v
 
     def rotate(self, x):
@@ -281,22 +361,24 @@ class SealedStore(Uptime):
         v = self._as_view(x)
         if v is None:
             raise SessionEnded("no such session")
-        now = self.unix()
+        now = self.rel()
         self._deny_or_bump(v, now)
-        v._sid = os.urandom(_SID)
-        v._gen = self._gens.get(v._user, 0)
+        v._sid[:] = os.urandom(_SID)
+        v._gen = self._gen_for(v._user, v._flags)
+        v._dv = self._deny_ver
         self._seal_view(v, now)
         v._state = _UNSENT
         return v
 
     def revoke(self, x):
-        # Log out the session of a view or token: its id goes on the deny-list until its
-        # cookies would have expired anyway; when the list is full, the user's generation is
-        # bumped instead (every session of that user ends). True if it was live.
+        # Log out the session of a view or token: its id goes on the deny-list (on flash with
+        # a deny_file) until its cookies would have expired anyway; when its lane is full, the
+        # user's generation is bumped instead (every session of that user ends; for a script's
+        # session, every script session of that user). True if it was live.
         v = self._as_view(x)
         if v is None:
             return False
-        self._deny_or_bump(v, self.unix())
+        self._deny_or_bump(v, self.rel())
         v._live = False
         self.revoked += 1
         return True
@@ -309,7 +391,7 @@ class SealedStore(Uptime):
         keep = self._as_view(keep) if keep is not None else None
         self._bump(user)
         if keep is not None and keep._user == user:
-            keep._gen = self._gens[user]
+            keep._gen = self._gen_for(user, keep._flags)
             keep._state |= _DIRTY
 
     def pending(self, view):
@@ -320,7 +402,7 @@ class SealedStore(Uptime):
         if not isinstance(view, SealedSession) or not view.valid or not view._state:
             return None
         if view._state & (_DIRTY | _STALE):
-            now = self.unix()
+            now = self.rel()
             if view._exp and now >= view._exp:
                 return None  # past its absolute timeout: never sealed again
             self._seal_view(view, now)
@@ -328,7 +410,40 @@ class SealedStore(Uptime):
         view._state = 0
         return view.token
 
+    # -- what views ask of the store (sealed_view.py) -----------------------------------------
+    def live(self, v):
+        # Is view v's session still live: its generation current, its id not denied since.
+        if v._store is not self or v._gen != self._gen_for(v._user, v._flags):
+            return False
+        if v._dv != self._deny_ver:  # something was denied since: is it this session?
+            if self._denied(v._sid, 0, self._rel_or(0)):
+                v._live = False
+                return False
+            v._dv = self._deny_ver
+        return True
+
+    def plain_len(self, v, items=None):
+        # Bytes of the plaintext of view v with items (default: its own).
+        return len(self._pack(v, encode_items(v._read() if items is None else items)))
+
+    def room(self, v, items):
+        # SessionDataFull unless v's cookie with items fits in a browser's cookie.
+        n = sealed_len(self.plain_len(v, items))
+        if not self._fits(n):
+            raise SessionDataFull(
+                "the sealed cookie would be %d bytes with its name, browsers keep %d"
+                % (len(self.cookie_name) + n, self.COOKIE_MAX)
+            )
+
     # -- internals --------------------------------------------------------------------------
+    def _gen_for(self, user, flags):
+        # The generation a cookie of user with these flags must carry: the user's; for a
+        # script's session, its low 16 bits and the user's script generation in the high 16.
+        g = self._gens.get(user, 0)
+        if flags & _SCRIPT:
+            g = (g & 0xFFFF) | (self._sgens.get(user, 0) & 0xFFFF) << 16
+        return g
+
     def _as_view(self, x):
         if isinstance(x, SealedSession):
             return x if x._store is self and x.valid else None
@@ -336,29 +451,41 @@ class SealedStore(Uptime):
             return None
         return self.get(x)
 
-    def _denied(self, sid, now):
+    def _denied(self, b, o, now):
+        # Is the session id at b[o:o + 8] on the deny-list (an entry live at now)?
         d = self._deny
         e = self._deny_exp
         for i in range(self._n):
-            if e[i] > now and _tok.equal(d, i * _SID, sid, 0, _SID):
+            if e[i] > now and _tok.equal(d, i * _SID, b, o, _SID):
                 return True
         return False
 
+    def _put(self, i, sid, until):
+        self._deny_exp[i] = until
+        o = i * _SID
+        self._deny[o : o + _SID] = sid
+
     def _deny_or_bump(self, v, now):
-        # Put v's session id on the deny-list until every token of it has expired, else bump.
+        # Put v's session id on its lane of the deny-list until every token of it has expired,
+        # else bump the generation (the user's; a script's session: the user's script one).
         until = now + self.idle_s + SKEW if self.idle_s else 0
         if v._exp and (not until or v._exp + SKEW < until):
             until = v._exp + SKEW
         e = self._deny_exp
+        lo, hi = (self._nb, self._n) if v._flags & _SCRIPT else (0, self._nb)
         if until:
-            for i in range(self._n):
+            for i in range(lo, hi):
                 if e[i] <= now:
-                    e[i] = until
-                    o = i * _SID
-                    self._deny[o : o + _SID] = v._sid
+                    self._put(i, v._sid, until)
                     self._deny_ver += 1
+                    self._save_deny(now)
                     return
-        self._bump(v._user)
+        if v._flags & _SCRIPT:
+            self._sgens[v._user] = (self._sgens.get(v._user, 0) + 1) & 0xFFFF
+            self.script_bumped += 1
+            self._save_deny(now)
+        else:
+            self._bump(v._user)
 
     def _bump(self, user):
         self._gens[user] = (self._gens.get(user, 0) + 1) & 0xFFFFFFFF
@@ -366,15 +493,58 @@ class SealedStore(Uptime):
         if self._gen_file:
             flashfile.write(self._gen_file, json.dumps(self._gens))
 
+    def _save_deny(self, now):
+        # The deny-list's live entries and the script generations, written atomically: one
+        # small file per logout (docs/sessions.md: flash wear).
+        if not self._deny_file:
+            return
+        out = [_DENY_HEAD.decode()]
+        e = self._deny_exp
+        for i in range(self._n):
+            if e[i] > now:
+                o = i * _SID
+                sid = binascii.hexlify(self._deny[o : o + _SID]).decode()
+                out.append("%s %s %d\n" % ("d" if i < self._nb else "s", sid, e[i] + MIN_UNIX))
+        for u, g in self._sgens.items():
+            out.append("g %d %s\n" % (g, binascii.hexlify(u.encode()).decode()))
+        flashfile.write(self._deny_file, "".join(out))
+        self.deny_writes += 1
+
+    def _load_deny(self, path):
+        # ([(sid, until)] of browsers, the same of scripts) from the deny file; the script
+        # generations into _sgens. ValueError when it is damaged.
+        raw = flashfile.read(path, 8192, _deny_whole)
+        lanes = ([], [])
+        if raw is None:
+            return lanes
+        if not _deny_whole(raw):
+            raise ValueError("deny file %s is damaged" % path)
+        try:
+            for line in raw.decode().split("\n")[1:]:
+                if not line:
+                    continue
+                kind, a, b = line.split(" ")
+                if kind == "g":
+                    self._sgens[binascii.unhexlify(b).decode()] = int(a) & 0xFFFF
+                    continue
+                sid = binascii.unhexlify(a)
+                if len(sid) != _SID or kind not in ("d", "s"):
+                    raise ValueError
+                lanes[kind == "s"].append((sid, int(b) - MIN_UNIX))
+        except (ValueError, TypeError, UnicodeError):
+            raise ValueError("deny file %s is damaged" % path) from None
+        return lanes
+
     def _pack(self, v, data):
         # The plaintext of view v with encoded data, deflated when that makes it shorter.
         ub = v._user.encode()
-        p = bytearray(b"\x01\x00")
+        p = bytearray(b"\x01")
+        p.append(v._flags & _SCRIPT)
         p.extend(v._sid)
         p.extend(v._gen.to_bytes(4, "big"))
-        p.extend(v._created.to_bytes(4, "big"))
-        p.extend(v._exp.to_bytes(4, "big"))
-        p.append(v.role)
+        p.extend((v._created + MIN_UNIX).to_bytes(4, "big"))
+        p.extend((v._exp + MIN_UNIX if v._exp else 0).to_bytes(4, "big"))
+        p.append(v._role)
         p.append(len(self._pb))
         p.extend(self._pb)
         p.append(len(ub))
@@ -383,13 +553,14 @@ class SealedStore(Uptime):
         if self._deflate is not None:
             z = self._deflate(bytes(p[2:]))
             if len(z) + 2 < len(p):
-                p = bytearray(b"\x01\x01") + z
+                p = bytearray(p[:2]) + z
+                p[1] |= _COMPRESSED
         return p
 
     def _fits(self, n):
         return len(self.cookie_name) + n <= self.COOKIE_MAX
 
     def _seal_view(self, v, now):
-        v.token = seal(self._keys[0], self._pack(v, encode_items(v._items)), now)
+        v.token = seal(self._keys[0], self._pack(v, encode_items(v._read())), now + MIN_UNIX)
         v._ts = now
         v._kidx = 0

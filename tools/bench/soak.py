@@ -1,7 +1,7 @@
-#!/usr/bin/env python3
 """Soak: the abuse mix against the admin firmware for a number of minutes, sampled every second.
 
-    python tools/soak.py [--minutes 5 | --seconds N] [--out docs/soak] [--py micropython|cpython]
+    python tools/bench soak -- [--minutes 5 | --seconds N] [--out docs/soak]
+                               [--py micropython|cpython]
 
 `make soak` (MINUTES=1 for one minute, OUT=folder). The firmware runs as `make run` starts it
 (tools/run.py, unix board profile, a fresh data folder, loopback only). While a logged-in admin
@@ -27,8 +27,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "host_tests"), str(ROOT / "tools")]
+ROOT = Path(__file__).resolve().parent.parent.parent
+sys.path[:0] = [str(ROOT / "host_tests")]
 
 import _abuse  # noqa: E402
 from _abuse import Admin, Dribbler, ask, burst, free_heap_kb, request, tcp_established  # noqa: E402
@@ -308,7 +308,7 @@ def main(argv=None):
     ap.add_argument("--out", default=str(ROOT / "docs" / "soak"))
     ap.add_argument("--py", choices=("micropython", "cpython"), default="micropython")
     ap.add_argument("--seed", type=int, default=1)
-    args = ap.parse_args(argv)
+    args = ap.parse_args(argv[1:] if argv else argv)
     seconds = args.seconds if args.seconds is not None else int(args.minutes * 60)
     if seconds < 1:
         ap.error("run for at least one second")
@@ -318,4 +318,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

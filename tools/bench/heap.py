@@ -1,0 +1,254 @@
+"""`python tools/bench heap`: sessionring beside microdot 2.7.0 on the board-faithful build, both
+frozen into one binary (build/faithful/unix32-bench: the unix32 build with microdot's core
+frozen in too), each app on its framework's public API:
+
+  (m) servers/microdot_app.py: route /a checks a cookie against a dict of 16 tokens (no JWT);
+  (s) servers/sr_app.py: sessionring's Server with 16 sessions in a ring (`--store sealed`:
+      the sealed store), passing --work-slots on when the Server has that option.
+
+For each: the smallest `-X heapsize` (bisection) that serves 16 keep-alive clients with their
+own sessions, all connected at once, 5 authenticated GETs each (every answer a 200); and the
+heap held per idle keep-alive connection: N connections open after one request each, the
+heap in use after a collection (GET /_heap) against the same figure before they opened,
+divided by N. Only the app's own .mpy is loaded from a folder; the check that the framework
+came from the frozen image is part of the run. Writes the "heap" section of docs/benchmarks.md.
+
+Usage: python tools/bench heap [-- --idle N --store ring|sealed --work-slots N --no-write]
+"""
+
+import argparse
+import select
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench import common
+
+CLIENTS, GETS = 16, 5
+TARGET_IDLE_B = 300  # heap held per idle keep-alive connection (issue 15)
+TARGET_HEAP_KB = 48  # and at most 48 KB for the 16 clients, no more than microdot
+FROZEN = {"microdot_app": "microdot/microdot.py", "sr_app": "sessionring/http.py"}
+
+
+def _answer(s):
+    """(status, body) of one answer read from s, or None when the peer closed first."""
+    try:
+        return _read(s)
+    except ConnectionResetError:  # closed with our request unread (microdot's close)
+        return None
+
+
+def _read(s):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        d = s.recv(4096)
+        if not d:
+            return None
+        data += d
+    head, body = data.split(b"\r\n\r\n", 1)
+    n = 0
+    for line in head.split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            n = int(v)
+    while len(body) < n:
+        d = s.recv(4096)
+        if not d:
+            return None
+        body += d
+    return int(head.split(b" ", 2)[1]), body
+
+
+def _closed(s):
+    r, _, _ = select.select([s], [], [], 0)
+    try:
+        return bool(r) and s.recv(1, socket.MSG_PEEK) == b""
+    except ConnectionResetError:
+        return True
+
+
+def clients(port, path, tokens, gets=GETS):
+    """16 clients, all connected at once, each sending `gets` authenticated GETs (all 16 sent
+    before any answer is read). A client reconnects when the server closed its connection
+    (microdot 2.7.0 answers and closes). The number of 200 answers."""
+    socks, ok = [None] * len(tokens), 0
+
+    def connect(i):
+        socks[i] = socket.create_connection(("127.0.0.1", port), timeout=20)
+
+    def send(i):
+        req = "GET %s HTTP/1.1\r\nHost: b\r\nCookie: sid=%s\r\n\r\n" % (path, tokens[i])
+        socks[i].sendall(req.encode())
+
+    try:
+        for i in range(len(tokens)):
+            connect(i)
+        for _ in range(gets):
+            for i in range(len(tokens)):
+                if _closed(socks[i]):
+                    socks[i].close()
+                    connect(i)
+                send(i)
+            for i in range(len(tokens)):
+                a = _answer(socks[i])
+                if a is None:  # closed after the check: once more, alone
+                    socks[i].close()
+                    connect(i)
+                    send(i)
+                    a = _answer(socks[i])
+                ok += bool(a and a[0] == 200)
+    except OSError:
+        pass
+    finally:
+        for s in socks:
+            if s is not None:
+                s.close()
+    return ok
+
+
+def _args(module, args):
+    return (CLIENTS + 1, args.store, args.work_slots or "") if module == "sr_app" else ()
+
+
+def smallest_heap(exe, app_dir, module, path, args):
+    def passes(kb):
+        srv = common.serve(exe, app_dir, module, common.free_port(), kb, _args(module, args))
+        with srv:
+            if not srv.ok:
+                return False
+            toks = srv.info["tokens"].split(",")
+            return clients(srv.port, path, toks) == CLIENTS * GETS and srv.alive()
+
+    return common.smallest(passes)
+
+
+def idle(exe, app_dir, module, path, n, args):
+    """(bytes per idle keep-alive connection, connections still open, frozen file)."""
+    srv = common.serve(exe, app_dir, module, common.free_port(), None, _args(module, args))
+    with srv:
+        if not srv.ok:
+            sys.exit("bench heap: %s did not start: %s" % (module, srv.stop()))
+        toks = srv.info["tokens"].split(",")
+        cookie = "Cookie: sid=%s\r\n" % toks[0]
+        common.http_get(srv.port, path, cookie)  # everything a request loads, loaded
+        base = int(common.http_get(srv.port, "/_heap"))
+        socks = []
+        for i in range(n):
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=20)
+            req = "GET %s HTTP/1.1\r\nHost: b\r\nCookie: sid=%s\r\n\r\n" % (path, toks[i % 16])
+            s.sendall(req.encode())
+            _answer(s)
+            socks.append(s)
+        held = int(common.http_get(srv.port, "/_heap")) - base
+        still = sum(not _closed(s) for s in socks)
+        for s in socks:
+            s.close()
+        return held / n, still, srv.info.get("frozen", "?")
+
+
+def measure(args):
+    exe = common.bench_build()
+    mpyc = common.faithful.OUT / "mpy-cross" / "mpy-cross"
+    res = {}
+    with tempfile.TemporaryDirectory(prefix="sr-bench-heap-") as tmp:
+        for key, module, path in (("m", "microdot_app", "/a"), ("s", "sr_app", "/")):
+            common.mpy_cross(
+                common.SERVERS / (module + ".py"), Path(tmp) / (module + ".mpy"), mpyc, False
+            )
+            per, still, frozen = idle(exe, tmp, module, path, args.idle, args)
+            if frozen != FROZEN[module]:
+                sys.exit("bench heap: %s imported %s, not the frozen module" % (module, frozen))
+            res[key] = {
+                "heap": smallest_heap(exe, tmp, module, path, args),
+                "idle": per,
+                "open": still,
+                "frozen": frozen,
+            }
+            print(key, module, res[key], flush=True)
+    return res
+
+
+def report(res, args):
+    m, s = res["m"], res["s"]
+    kb = lambda h: ("%d KB" % h) if h else "more than %d KB" % common.HEAP_STEPS_K[-1]  # noqa: E731
+    store = "16 sessions in a ring" if args.store == "ring" else "the sealed store"
+    lines = [
+        "## sessionring beside microdot, both frozen (`python tools/bench heap`)",
+        "",
+        common.machine_line(),
+        "",
+        "The board-faithful build with microdot 2.7.0's core frozen in beside the project "
+        "(build/faithful/unix32-bench: MicroPython v1.28.0, 32-bit); each app imports its "
+        "framework from the image (checked: %s, %s), only the app itself is a .mpy. (m) "
+        "microdot: a route that checks a cookie against a dict of 16 tokens, no JWT; (s) "
+        "sessionring's Server, %s%s. %d clients with their own sessions, all connected at "
+        "once, %d authenticated GETs each; idle: %d keep-alive connections left open after one "
+        "request each, the heap in use after a collection against the figure before, divided "
+        "by %d."
+        % (
+            m["frozen"],
+            s["frozen"],
+            store,
+            ", work_slots=%s" % args.work_slots if args.work_slots else "",
+            CLIENTS,
+            GETS,
+            args.idle,
+            args.idle,
+        ),
+        "",
+        "| app | smallest heap, 16 clients x 5 GETs | heap held per idle connection "
+        "| idle connections still open |",
+        "|---|---|---|---|",
+    ]
+    for key, label in (("m", "(m) microdot 2.7.0, token dict"), ("s", "(s) sessionring")):
+        r = res[key]
+        lines.append(
+            "| %s | %s | %.0f B | %d of %d |"
+            % (label, kb(r["heap"]), r["idle"], r["open"], args.idle)
+        )
+    if not m["open"]:
+        lines += [
+            "",
+            "microdot 2.7.0 closes every connection after its answer (no keep-alive), so its "
+            "clients reconnect for each GET and it holds nothing for an idle client.",
+        ]
+    sh, mh = s["heap"], m["heap"]
+    rows = [
+        (
+            "(s) serves the 16 clients from no more heap than (m)",
+            "%s vs %s" % (kb(sh), kb(mh)),
+            bool(sh and mh and sh <= mh),
+        ),
+        ("(s) within %d KB" % TARGET_HEAP_KB, kb(sh), bool(sh and sh <= TARGET_HEAP_KB)),
+        (
+            "(s) holds at most %d B per idle keep-alive connection" % TARGET_IDLE_B,
+            "%.0f B" % s["idle"],
+            s["idle"] <= TARGET_IDLE_B and s["open"] == args.idle,
+        ),
+    ]
+    table, status = common.verdict(rows)
+    return "\n".join(lines + ["", table]), status
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--idle", type=int, default=16, help="idle connections to open")
+    ap.add_argument("--store", choices=("ring", "sealed"), default="ring")
+    ap.add_argument("--work-slots", type=int, default=None, help="Server(work_slots=N)")
+    ap.add_argument("--no-write", action="store_true", help="print, leave docs/ alone")
+    args = ap.parse_args(argv[1:])
+    try:
+        res = measure(args)
+    except (common.faithful.BuildError, subprocess.CalledProcessError) as e:
+        sys.exit("bench heap: %s" % e)
+    text, status = report(res, args)
+    print(text)
+    if not args.no_write:
+        common.write_section("heap", text)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))  # [section name, args...]
