@@ -34,6 +34,7 @@ class Request:
         self._qe = -1
         self._ck = -1  # Cookie value start..end
         self._cke = -1
+        self._sid = -1  # where the session cookie's value starts (cookie.token_at), or -1
         self._ho = -1  # Host value start..end
         self._hoe = -1
         self._au = -1  # Authorization value start..end
@@ -119,22 +120,28 @@ class Request:
         return self._c
 
     def cookie_value(self, bname, name):
-        # The value of the cookie called name (bname: the same as bytes) as a copy of its bytes
-        # (the buffer is reused), or None. Allocates only the copy.
-        if self._ck < 0:
+        # The session cookie's value as a copy of its bytes (the buffer is reused), or None: the
+        # head parser found it (cookie.token_at, strict) under the server's cookie name; bname,
+        # name: that name (kept for callers of the older signature). Allocates only the copy.
+        at = self._sid
+        if at < 0:
             return None
-        if self._cke < 0x4000:  # (span() packs offsets below 16 KB)
-            sp = cookie.span(self.buf, self._ck, self._cke, bname)
-            return self.buf[sp >> 16 : sp & 0xFFFF] if sp >= 0 else None
-        return cookie.get(memoryview(self.buf)[self._ck : self._cke], name)
+        return self.buf[at : cookie.token_end(self.buf, at, self._cke)]
 
     def bearer(self):
-        # The token of "Authorization: Bearer <token>", or None.
+        # The token of "Authorization: Bearer <token>", or None. One form (RFC 6750 2.1): the
+        # scheme in any case, spaces, then the token with no space, tab or quote in it.
         s = self._au
-        if s >= 0 and self._aue - s > 7 and _name_is(self.buf, s, b"bearer "):
-            t = self._text(s + 7, self._aue)
-            return t.strip() if t else None
-        return None
+        e = self._aue
+        b = self.buf
+        if s < 0 or e - s <= 7 or not _name_is(b, s, b"bearer "):
+            return None
+        s += 7
+        while s < e and b[s] == 0x20:
+            s += 1
+        if b.find(b" ", s, e) >= 0 or b.find(b"\t", s, e) >= 0 or b.find(b'"', s, e) >= 0:
+            return None
+        return self._text(s, e)
 
     @property
     def client_addr(self):
