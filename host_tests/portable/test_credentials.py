@@ -59,7 +59,7 @@ def test_the_token_is_read_in_one_form_only():
     for name, store in _stores():
         tok = store.create("admin").token
 
-        async def body(port):
+        async def body(port, name=name, tok=tok):
             for good in ("sid=" + tok, "a=1; sid=" + tok, "a=1;sid=" + tok, "sid=%s; b=2" % tok):
                 assert await _me(port, {"Cookie": good}) == 200, (name, good)
             bad = (
@@ -83,7 +83,7 @@ def test_two_cookie_or_authorization_headers_or_the_name_twice_get_400():
     for name, store in _stores():
         tok = store.create("admin").token.encode()
 
-        async def body(port):
+        async def body(port, name=name, tok=tok):
             ck = b"Cookie: sid=" + tok
             au = b"Authorization: Bearer " + tok
             assert await _raw(port, [ck]) == 200
@@ -105,7 +105,7 @@ def test_only_the_servers_cookie_name_counts():
     for name, store in _stores():
         tok = store.create("admin").token
 
-        async def body(port):
+        async def body(port, name=name, tok=tok):
             # plain HTTP: "sid" counts, "__Host-sid" (left from HTTPS) is another cookie
             assert await _me(port, {"Cookie": "__Host-sid=junk; sid=" + tok}) == 200, name
             assert await _me(port, {"Cookie": "sid=%s; __Host-sid=junk" % tok}) == 200, name
@@ -119,7 +119,7 @@ def test_bearer_is_read_in_one_form_only():
     for name, store in _stores():
         tok = store.create("admin").token
 
-        async def body(port):
+        async def body(port, name=name, tok=tok):
             for good in ("Bearer " + tok, "bearer " + tok, "BEARER  " + tok):
                 assert await _me(port, {"Authorization": good}) == 200, (name, good)
             for bad in ("Bearer\t" + tok, 'Bearer "%s"' % tok, "Bearer %s x" % tok, tok):

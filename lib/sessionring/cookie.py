@@ -3,8 +3,9 @@
 # Reading is tolerant: browsers send whatever other sites on the same host name set (analytics
 # cookies, quoted values, odd spacing, junk), so a malformed pair is skipped, never an error.
 # get() and parse() never raise. The session cookie alone is read strictly, by token_at():
-# one form, and its name twice is an error (the server answers 400). Writing is strict: build() refuses a name or value that a
-# browser could misread, and never emits a Domain attribute (host-only cookies).
+# one form, and its name twice is an error (the server answers 400). Writing is strict: build()
+# refuses a name or value that a browser could misread, and never emits a Domain attribute
+# (host-only cookies).
 from micropython import const
 
 _MAX_PAIR = const(4096)  # browsers drop a cookie whose name + value exceed 4096 bytes
