@@ -408,19 +408,54 @@ def test_settings_validation(fw):
     csrf = c.page_csrf("/settings")
     before = (fw.data / "settings.json").read_bytes()
     for bad, why in (
-        ({"name": ""}, "1 to 32 characters"),
+        ({"name": ""}, "1 to 64 bytes that show"),
         ({"idle_min": "0"}, "1 minute to 24 hours"),
         ({"idle_min": "ten"}, "a whole number of minutes"),
         ({"absolute_min": "1"}, "5 minutes to 7 days"),
         ({"idle_min": "600", "absolute_min": "60"}, "at least the idle timeout"),
-        ({"wifi_password": "short"}, "8 to 63 characters"),
-        ({"wifi_ssid": "s" * 33}, "at most 32 characters"),
+        ({"wifi_password": "short"}, "8 to 63 ASCII letters"),
+        ({"wifi_ssid": "s" * 33}, "1 to 32 bytes"),
     ):
         r = c.post("/settings", _device_form(csrf, **bad))
         assert r.status == 400, bad
         assert why in r.text, bad
     assert (fw.data / "settings.json").read_bytes() == before
     assert c.post("/settings", {"csrf": csrf, "form": "other"}).status == 400
+
+
+def test_settings_the_radio_or_the_pages_would_refuse_are_refused(fw):
+    # issue 19: limits in bytes as the radio counts them, WPA2 passphrases as 802.11i has them,
+    # a device name that shows and cannot reorder the page; each refusal says why on the page
+    # and keeps the saved value
+    c = fw.client()
+    c.login()
+    csrf = c.page_csrf("/settings")
+    before = (fw.data / "settings.json").read_bytes()
+    ssid, wpa, name = "1 to 32 bytes", "8 to 63 ASCII letters", "1 to 64 bytes that show"
+    for bad, why in (
+        ({"wifi_ssid": "\u7db2" * 20}, ssid),  # 20 characters, 60 bytes
+        ({"wifi_ssid": "\u7db2" * 11}, ssid),  # 33 bytes
+        ({"wifi_password": "\u00e9" * 63}, wpa),  # 63 characters, 126 bytes
+        ({"wifi_password": "p\u00e4ssword"}, wpa),  # not ASCII
+        ({"ap_password": "\u00e9" * 63}, wpa),
+        ({"ap_password": "z" * 64}, wpa),  # 64 characters that are not hex digits
+        ({"name": "a\u0085b"}, name),  # C1 control (NEL)
+        ({"name": "a\u009bb"}, name),  # C1 control (CSI)
+        ({"name": "admin\u202egnp.exe"}, name),  # right-to-left override
+        ({"name": "a\u2066b"}, name),  # isolate
+        ({"name": "\u200b"}, name),  # only a zero-width space
+    ):
+        r = c.post("/settings", _device_form(csrf, **bad))
+        assert r.status == 400 and why in r.text, (bad, r.status)
+    assert (fw.data / "settings.json").read_bytes() == before  # nothing saved
+    ok = {
+        "wifi_ssid": "\u7db2" * 10,
+        "ap_password": "0123456789abcdef" * 4,
+        "name": "\u5c45\u9593",
+    }
+    assert c.post("/settings", _device_form(csrf, **ok)).status == 303
+    saved = json.loads((fw.data / "settings.json").read_text())
+    assert {k: saved[k] for k in ok} == ok
 
 
 def test_password_change_ends_other_sessions(fw):
