@@ -319,7 +319,7 @@ def test_full_ring_refuses_logins_and_keeps_sessions(ring_fw):
     assert "All 4 session slots are in use" in r.text
     assert "sid" not in v.cookies
     r = Client(fw.port).post_json("/api/login", {"username": "admin", "password": PASSWORD})
-    assert r.status == 503 and "slots" in r.json()["error"]
+    assert "slots" in _json_error(r, 503)
     for t in tokens:
         assert _status(Client(fw.port), t).status == 200
     # one script logs out: the browser gets in
@@ -353,7 +353,7 @@ def test_login_throttle(interp, sessions, tmp_path):
         assert c.post("/login", dict(right, username="other")).status == 429
         r = Client(f.port).post_json("/api/login", {"username": "admin", "password": PASSWORD})
         assert r.status == 429 and int(r.header("Retry-After")) >= 1
-        assert r.header("Content-Type") == "application/json"
+        assert "too many" in _json_error(r, 429)
     finally:
         f.stop()
 
@@ -529,6 +529,59 @@ def test_api(fw):
     assert r.status == 401
     again = c.post_json("/api/login", dict(creds, device=body["device"]))  # the token sent back
     assert again.status == 200 and again.json()["device"].startswith("admin.")
+
+
+def _json_error(r, status):
+    # One shape for every API error: JSON {"error": text}, nosniff, no-store.
+    assert r.status == status, r
+    assert r.header("Content-Type") == "application/json", (status, r.headers)
+    assert r.header("X-Content-Type-Options") == "nosniff", (status, r.headers)
+    assert r.header("Cache-Control") == "no-store", (status, r.headers)
+    body = r.json()
+    assert set(body) == {"error"} and isinstance(body["error"], str) and body["error"], body
+    return body["error"]
+
+
+def test_api_errors_are_all_json_of_one_shape(fw):
+    # issue 19: invalid JSON, a body that is not UTF-8 or starts with a BOM, a wrong method,
+    # 401, 403, 415, 429, 503 on /api/*: all JSON {"error": ...} with nosniff
+    c = Client(fw.port)
+    creds = json.dumps({"username": "admin", "password": PASSWORD}).encode()
+    assert "not valid JSON" in _json_error(c.post_json("/api/login", "{not json"), 400)
+    assert "UTF-8" in _json_error(c.post_json("/api/login", b'{"username": "\xff"}'), 400)
+    bom = c.post_json("/api/login", b"\xef\xbb\xbf" + creds)
+    assert "byte order mark" in _json_error(bom, 400)
+    _json_error(c.post_json("/api/login", {"username": "admin"}), 400)
+    _json_error(c.request("GET", "/api/login"), 405)
+    _json_error(c.request("DELETE", "/api/status"), 405)
+    r = c.request("PUT", "/api/logout", body="x", headers={"Content-Length": "1"})
+    assert _json_error(r, 405) and r.header("Allow") == "POST, OPTIONS"
+    r = c.request("OPTIONS", "/api/status")
+    assert r.status == 200 and r.header("Allow") == "GET, HEAD, OPTIONS"
+    assert r.header("X-Content-Type-Options") == "nosniff"
+    r = c.get("/api/status")
+    _json_error(r, 401)
+    assert r.header("WWW-Authenticate") == 'Bearer realm="sessionring"'
+    _json_error(c.post_json("/api/login", {"username": "admin", "password": "x"}), 401)
+    _json_error(c.request("POST", "/api/logout", headers={"Content-Length": "0"}), 401)
+    _json_error(c.request("POST", "/api/login", creds, {"Content-Type": "text/plain"}), 415)
+    evil = c.post_json("/api/login", creds, headers={"Origin": "http://evil.example"})
+    _json_error(evil, 403)
+    # the one that works is JSON with nosniff too, and logs out through the session it bound
+    ok = c.post_json("/api/login", creds)
+    assert ok.status == 200 and ok.header("X-Content-Type-Options") == "nosniff"
+    tok = ok.json()["token"]
+    st = _status(c, tok)
+    assert st.status == 200 and st.header("X-Content-Type-Options") == "nosniff"
+    out = c.request("POST", "/api/logout", headers={"Authorization": "Bearer " + tok}, body="")
+    assert out.status == 200 and _status(c, tok).status == 401
+
+
+def test_nosniff_on_every_answer_of_the_app(fw):
+    c = fw.client()
+    for r in (c.get("/login"), c.get("/"), c.get("/settings"), c.login(), c.get("/")):
+        assert r.header("X-Content-Type-Options") == "nosniff", (r.status, r.headers)
+    assert c.get("/").status == 200
 
 
 # -- sealed sessions ----------------------------------------------------------------------------

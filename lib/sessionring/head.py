@@ -221,6 +221,7 @@ class Limits:
         # host names a Host header may carry, as lower-case bytes (IP literals always may);
         # None: any -> 421
         self.hosts = None if hosts is None else tuple(h.lower().encode() for h in hosts)
+        self.handler_json_errors = False  # Server.handler_json_errors (request.py reads it)
         self.parser = _parser(self)
         next(self.parser)
 

@@ -24,6 +24,7 @@ class Request:
         self.path = ""
         self.body = b""
         self.json = None
+        self.json_error = None  # why the application/json body did not decode, or None
         self.session = None
         self.minor = 1  # HTTP/1.minor
         self.keep = True
@@ -157,12 +158,23 @@ class Request:
             return ""
 
     def decode_json(self):
-        # Called by the server before the handler: False when the body is not valid JSON.
+        # Called by the server before the handler: False (the server answers 400) when the
+        # body is not UTF-8 JSON without a BOM, unless the server leaves that to the handler
+        # (Server.handler_json_errors: then req.json_error says why).
         if self.body and self.content_type() == "application/json":
             try:
-                self.json = json.loads(self.body)
+                text = self.body.decode()
+            except UnicodeError:
+                self.json_error = "the body is not UTF-8"
+                return self._lim.handler_json_errors
+            if text and text[0] == "\ufeff":
+                self.json_error = "the body starts with a byte order mark"
+                return self._lim.handler_json_errors
+            try:
+                self.json = json.loads(text)
             except Exception:  # noqa: BLE001 - ValueError, or CPython's RecursionError on [[[...
-                return False
+                self.json_error = "the body is not valid JSON"
+                return self._lim.handler_json_errors
         return True
 
     # -- sessions (binding.py does the work) ----------------------------------------------------
