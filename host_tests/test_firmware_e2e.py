@@ -319,7 +319,7 @@ def test_full_ring_refuses_logins_and_keeps_sessions(ring_fw):
     assert "All 4 session slots are in use" in r.text
     assert "sid" not in v.cookies
     r = Client(fw.port).post_json("/api/login", {"username": "admin", "password": PASSWORD})
-    assert r.status == 503 and "slots" in r.json()["error"]
+    assert "slots" in _json_error(r, 503)
     for t in tokens:
         assert _status(Client(fw.port), t).status == 200
     # one script logs out: the browser gets in
@@ -353,7 +353,7 @@ def test_login_throttle(interp, sessions, tmp_path):
         assert c.post("/login", dict(right, username="other")).status == 429
         r = Client(f.port).post_json("/api/login", {"username": "admin", "password": PASSWORD})
         assert r.status == 429 and int(r.header("Retry-After")) >= 1
-        assert r.header("Content-Type") == "application/json"
+        assert "too many" in _json_error(r, 429)
     finally:
         f.stop()
 
@@ -408,19 +408,54 @@ def test_settings_validation(fw):
     csrf = c.page_csrf("/settings")
     before = (fw.data / "settings.json").read_bytes()
     for bad, why in (
-        ({"name": ""}, "1 to 32 characters"),
+        ({"name": ""}, "1 to 64 bytes that show"),
         ({"idle_min": "0"}, "1 minute to 24 hours"),
         ({"idle_min": "ten"}, "a whole number of minutes"),
         ({"absolute_min": "1"}, "5 minutes to 7 days"),
         ({"idle_min": "600", "absolute_min": "60"}, "at least the idle timeout"),
-        ({"wifi_password": "short"}, "8 to 63 characters"),
-        ({"wifi_ssid": "s" * 33}, "at most 32 characters"),
+        ({"wifi_password": "short"}, "8 to 63 ASCII letters"),
+        ({"wifi_ssid": "s" * 33}, "1 to 32 bytes"),
     ):
         r = c.post("/settings", _device_form(csrf, **bad))
         assert r.status == 400, bad
         assert why in r.text, bad
     assert (fw.data / "settings.json").read_bytes() == before
     assert c.post("/settings", {"csrf": csrf, "form": "other"}).status == 400
+
+
+def test_settings_the_radio_or_the_pages_would_refuse_are_refused(fw):
+    # issue 19: limits in bytes as the radio counts them, WPA2 passphrases as 802.11i has them,
+    # a device name that shows and cannot reorder the page; each refusal says why on the page
+    # and keeps the saved value
+    c = fw.client()
+    c.login()
+    csrf = c.page_csrf("/settings")
+    before = (fw.data / "settings.json").read_bytes()
+    ssid, wpa, name = "1 to 32 bytes", "8 to 63 ASCII letters", "1 to 64 bytes that show"
+    for bad, why in (
+        ({"wifi_ssid": "\u7db2" * 20}, ssid),  # 20 characters, 60 bytes
+        ({"wifi_ssid": "\u7db2" * 11}, ssid),  # 33 bytes
+        ({"wifi_password": "\u00e9" * 63}, wpa),  # 63 characters, 126 bytes
+        ({"wifi_password": "p\u00e4ssword"}, wpa),  # not ASCII
+        ({"ap_password": "\u00e9" * 63}, wpa),
+        ({"ap_password": "z" * 64}, wpa),  # 64 characters that are not hex digits
+        ({"name": "a\u0085b"}, name),  # C1 control (NEL)
+        ({"name": "a\u009bb"}, name),  # C1 control (CSI)
+        ({"name": "admin\u202egnp.exe"}, name),  # right-to-left override
+        ({"name": "a\u2066b"}, name),  # isolate
+        ({"name": "\u200b"}, name),  # only a zero-width space
+    ):
+        r = c.post("/settings", _device_form(csrf, **bad))
+        assert r.status == 400 and why in r.text, (bad, r.status)
+    assert (fw.data / "settings.json").read_bytes() == before  # nothing saved
+    ok = {
+        "wifi_ssid": "\u7db2" * 10,
+        "ap_password": "0123456789abcdef" * 4,
+        "name": "\u5c45\u9593",
+    }
+    assert c.post("/settings", _device_form(csrf, **ok)).status == 303
+    saved = json.loads((fw.data / "settings.json").read_text())
+    assert {k: saved[k] for k in ok} == ok
 
 
 def test_password_change_ends_other_sessions(fw):
@@ -494,6 +529,59 @@ def test_api(fw):
     assert r.status == 401
     again = c.post_json("/api/login", dict(creds, device=body["device"]))  # the token sent back
     assert again.status == 200 and again.json()["device"].startswith("admin.")
+
+
+def _json_error(r, status):
+    # One shape for every API error: JSON {"error": text}, nosniff, no-store.
+    assert r.status == status, r
+    assert r.header("Content-Type") == "application/json", (status, r.headers)
+    assert r.header("X-Content-Type-Options") == "nosniff", (status, r.headers)
+    assert r.header("Cache-Control") == "no-store", (status, r.headers)
+    body = r.json()
+    assert set(body) == {"error"} and isinstance(body["error"], str) and body["error"], body
+    return body["error"]
+
+
+def test_api_errors_are_all_json_of_one_shape(fw):
+    # issue 19: invalid JSON, a body that is not UTF-8 or starts with a BOM, a wrong method,
+    # 401, 403, 415, 429, 503 on /api/*: all JSON {"error": ...} with nosniff
+    c = Client(fw.port)
+    creds = json.dumps({"username": "admin", "password": PASSWORD}).encode()
+    assert "not valid JSON" in _json_error(c.post_json("/api/login", "{not json"), 400)
+    assert "UTF-8" in _json_error(c.post_json("/api/login", b'{"username": "\xff"}'), 400)
+    bom = c.post_json("/api/login", b"\xef\xbb\xbf" + creds)
+    assert "byte order mark" in _json_error(bom, 400)
+    _json_error(c.post_json("/api/login", {"username": "admin"}), 400)
+    _json_error(c.request("GET", "/api/login"), 405)
+    _json_error(c.request("DELETE", "/api/status"), 405)
+    r = c.request("PUT", "/api/logout", body="x", headers={"Content-Length": "1"})
+    assert _json_error(r, 405) and r.header("Allow") == "POST, OPTIONS"
+    r = c.request("OPTIONS", "/api/status")
+    assert r.status == 200 and r.header("Allow") == "GET, HEAD, OPTIONS"
+    assert r.header("X-Content-Type-Options") == "nosniff"
+    r = c.get("/api/status")
+    _json_error(r, 401)
+    assert r.header("WWW-Authenticate") == 'Bearer realm="sessionring"'
+    _json_error(c.post_json("/api/login", {"username": "admin", "password": "x"}), 401)
+    _json_error(c.request("POST", "/api/logout", headers={"Content-Length": "0"}), 401)
+    _json_error(c.request("POST", "/api/login", creds, {"Content-Type": "text/plain"}), 415)
+    evil = c.post_json("/api/login", creds, headers={"Origin": "http://evil.example"})
+    _json_error(evil, 403)
+    # the one that works is JSON with nosniff too, and logs out through the session it bound
+    ok = c.post_json("/api/login", creds)
+    assert ok.status == 200 and ok.header("X-Content-Type-Options") == "nosniff"
+    tok = ok.json()["token"]
+    st = _status(c, tok)
+    assert st.status == 200 and st.header("X-Content-Type-Options") == "nosniff"
+    out = c.request("POST", "/api/logout", headers={"Authorization": "Bearer " + tok}, body="")
+    assert out.status == 200 and _status(c, tok).status == 401
+
+
+def test_nosniff_on_every_answer_of_the_app(fw):
+    c = fw.client()
+    for r in (c.get("/login"), c.get("/"), c.get("/settings"), c.login(), c.get("/")):
+        assert r.header("X-Content-Type-Options") == "nosniff", (r.status, r.headers)
+    assert c.get("/").status == 200
 
 
 # -- sealed sessions ----------------------------------------------------------------------------

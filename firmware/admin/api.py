@@ -2,6 +2,8 @@
 #   POST /api/login {"username", "password"[, "device"]} -> {"token", "expires_in", "device"};
 #   GET /api/status;
 #   POST /api/logout with "Authorization: Bearer <token>".
+# Every error is JSON of one shape, {"error": text} (web.json_error), with nosniff: a body that
+# is not UTF-8 JSON (or starts with a BOM), a wrong method, 401, 403, 415, 429, 503.
 from . import web
 
 
@@ -36,6 +38,8 @@ def login(a, req):
         return web.json_error(403, "cross-origin request")
     if req.content_type() != "application/json":
         return web.json_error(415, "send application/json")
+    if req.json_error is not None:
+        return web.json_error(400, req.json_error)
     body = req.json
     if (
         not isinstance(body, dict)
@@ -68,7 +72,20 @@ def login(a, req):
 
 
 def logout(a, req):
-    tok = req.bearer()
-    if not tok or not a.store.revoke(tok):
+    # The session the server bound to the request (its Bearer token, read by the library's one
+    # strict reader; a cookie would do as well): the firmware reads no credential itself.
+    s = web.admin(req)
+    if s is None or not a.store.revoke(s):
         return web.json_error(401, "no such session")
     return web.json({"ok": True})
+
+
+def wrong_method(req, allow):
+    # Every method an API route does not take: 405 in JSON with Allow; OPTIONS says what it
+    # takes.
+    if req.method == "OPTIONS":
+        resp = web.json({"allow": allow}, 200)
+    else:
+        resp = web.json_error(405, "method not allowed")
+    resp.headers["Allow"] = allow
+    return resp

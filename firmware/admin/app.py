@@ -19,6 +19,7 @@ from . import board, pages, web
 from .account import USER
 
 _CSRF_LEN = 32  # auth.new_csrf(): 32 URL-safe characters
+_ANY = ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")  # (HEAD goes with GET)
 GEN_FILE = "sealed_gens.json"  # sealed store: the users' generations, in the data folder
 DENY_FILE = "sealed_deny.txt"  # sealed store: its deny-list (logouts), in the data folder
 
@@ -60,6 +61,7 @@ class Admin:
             )
         self.server = Server(
             self.store,
+            handler_json_errors=True,  # the API answers a bad JSON body in JSON (api.py)
             max_conns=p["max_conns"],
             max_per_client=self.per_client_limit(),
             buf_size=p["buf_size"],
@@ -102,9 +104,10 @@ class Admin:
             self._either(self.settings_form, self.settings_save)
         )
         r("/logout", methods=("POST",))(self.logout)
-        r("/api/status", methods=("GET",))(self.api_status)
-        r("/api/login", methods=("POST",))(self.api_login)
-        r("/api/logout", methods=("POST",))(self.api_logout)
+        # the API takes every method, so that a wrong one gets its JSON 405 (api.py)
+        r("/api/status", methods=_ANY)(self._api_route(("GET", "HEAD"), self.api_status))
+        r("/api/login", methods=_ANY)(self._api_route(("POST",), self.api_login))
+        r("/api/logout", methods=_ANY)(self._api_route(("POST",), self.api_logout))
 
     def _sealed(self, clock, wall, log):
         # The sealed store from the profile's key file, or None (logged) when it cannot be
@@ -141,6 +144,17 @@ class Admin:
     @property
     def ring(self):
         return self.store  # the store under its older name
+
+    def _api_route(self, methods, handler):
+        # An API route: its methods to handler, the others to the API's JSON 405.
+        allow = ", ".join(methods + ("OPTIONS",))
+
+        def route(req):
+            if req.method in methods:
+                return handler(req)
+            return self.api().wrong_method(req, allow)
+
+        return route
 
     @staticmethod
     def _either(get, post):

@@ -7,7 +7,9 @@ import time
 
 import micropython  # noqa: F401 - on CPython the host shim's import adds time.ticks_*
 
-STATE = {"mode": "off", "ssid": "", "ip": "", "hostname": ""}
+from .settings import random_word, wpa_ok
+
+STATE = {"mode": "off", "ssid": "", "ip": "", "hostname": "", "recovery": False}
 
 
 def _status(mode, ssid, ip):
@@ -90,13 +92,42 @@ def up(profile, settings, network=None, log=print):
         return _status("none", "", "")
     ssid = settings["wifi_ssid"]
     if mode == "sta_ap" and ssid:
-        sta = _station(network, ssid, settings["wifi_password"], profile["wifi_connect_s"], log)
+        try:
+            sta = _station(
+                network, ssid, settings["wifi_password"], profile["wifi_connect_s"], log
+            )
+        except (OSError, ValueError, TypeError) as e:  # a value the radio refuses
+            log("sessionring: Wi-Fi %s refused: %r" % (ssid, e))
+            sta = None
         if sta is not None:
             return _status("station", ssid, _ip(sta))
+    # The way back in never depends on a value someone typed: the access point's name is the
+    # profile's, and when the saved password is not one WPA2 takes or the radio will not start
+    # with it, the access point comes up with a new random password for this boot, printed on
+    # the console like every access point password (docs/admin.md: getting back in).
     ap_ssid = profile["ap_ssid"]
-    ap = _access_point(network, ap_ssid, settings["ap_password"])
-    log("sessionring: access point %s, password %s" % (ap_ssid, settings["ap_password"]))
+    pw = settings["ap_password"]
+    ap = _try_access_point(network, ap_ssid, pw, log) if wpa_ok(pw) else None
+    if ap is None:
+        pw = random_word(12)
+        log("sessionring: the saved access point password failed: a recovery password for now")
+        ap = _access_point(network, ap_ssid, pw)
+    STATE["recovery"] = pw != settings["ap_password"]
+    log("sessionring: access point %s, password %s" % (ap_ssid, pw))
     return _status("access point", ap_ssid, _ip(ap))
+
+
+def _try_access_point(network, ssid, password, log):
+    # The access point up with password, or None (logged) when the radio refuses it.
+    try:
+        ap = _access_point(network, ssid, password)
+        if ap.active():
+            return ap
+    except (OSError, ValueError, TypeError) as e:
+        log("sessionring: access point refused its password: %r" % (e,))
+        return None
+    log("sessionring: access point did not start")
+    return None
 
 
 def sync_clock(log=print):
@@ -117,3 +148,4 @@ def reset():
     # Forget the state (tests; or before bringing the network up again)
     _status("off", "", "")
     STATE["hostname"] = ""
+    STATE["recovery"] = False

@@ -38,7 +38,9 @@ SECURITY = {
     "Referrer-Policy": "same-origin",
 }
 PAGE_LINES = encode_headers(SECURITY)
-NO_STORE = encode_headers({"Cache-Control": "no-store"})  # redirects and JSON
+# redirects and JSON: nosniff too, on every answer the app makes (a JSON answer must not be
+# taken for a script or a page)
+NO_STORE = encode_headers({"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 _HEAP_MS = const(1000)  # the free-heap figure is measured at most once in this many ms
 _mem_free = getattr(gc, "mem_free", None)
 
@@ -108,6 +110,7 @@ def free_heap(a):
 
 
 def json_error(status, text):
+    # The one shape of every error the API answers: {"error": text} (and the HTTP status).
     return json({"error": text}, status)
 
 

@@ -28,6 +28,9 @@ class _WLAN:
     def config(self, **kw):
         if self.fake.old_keywords and "ssid" in kw:
             raise TypeError("unknown keyword")
+        key = kw.get("key", kw.get("password"))
+        if key is not None and key in self.fake.refused_keys:
+            raise ValueError("the radio refuses this key")  # as a driver does
         self.conf.update(kw)
 
     def ifconfig(self):
@@ -45,6 +48,7 @@ class _Network:
         self.old_keywords = old_keywords
         self.joined = False
         self.made = {}
+        self.refused_keys = ()
 
     def WLAN(self, i):
         kind = "sta" if i == 0 else "ap"
@@ -132,3 +136,53 @@ def test_hostname_where_the_port_has_one():
     assert st["hostname"] == "ring-1" and st["mode"] == "station"
     net.reset()
     assert net.STATE["hostname"] == ""
+
+
+def test_an_ap_password_wpa2_refuses_brings_the_ap_up_with_a_recovery_password():
+    # a password the radio would refuse (saved by an older firmware, or edited on flash):
+    # the access point still comes up, with a random password printed on the console
+    for bad in ("\u00e9" * 40, "short", "x" * 64):
+        fake = _Network(reachable=False)
+        st = dict(_settings(), ap_password=bad)
+        net.reset()
+        log = Log()
+        state = net.up(_PROF, st, network=fake, log=log)
+        ap = fake.made["ap"]
+        assert state["mode"] == "access point" and ap.on and state["recovery"]
+        pw = ap.conf["key"]
+        assert pw != bad and len(pw) == 12
+        assert "recovery password" in log.text() and pw in log.text()
+
+
+def test_an_ap_password_the_radio_refuses_falls_back_too():
+    fake = _Network(reachable=False)
+    fake.refused_keys = ("appass1234",)
+    net.reset()
+    log = Log()
+    state = net.up(_PROF, _settings(), network=fake, log=log)
+    assert state["mode"] == "access point" and state["recovery"]
+    assert fake.made["ap"].on and fake.made["ap"].conf["key"] not in ("appass1234", None)
+    assert "refused its password" in log.text()
+
+
+def test_a_good_ap_password_is_used_as_saved():
+    fake = _Network(reachable=False)
+    state = _up(_PROF, _settings(), fake)
+    assert not state["recovery"] and fake.made["ap"].conf["key"] == "appass1234"
+
+
+def test_a_station_the_radio_refuses_falls_back_to_the_ap():
+    class Refusing(_Network):
+        def WLAN(self, i):
+            w = _Network.WLAN(self, i)
+            if i == 0:
+
+                def connect(ssid, key):
+                    raise OSError("bad ssid")
+
+                w.connect = connect
+            return w
+
+    fake = Refusing()
+    state = _up(_PROF, _settings(), fake)
+    assert state["mode"] == "access point" and fake.made["ap"].on

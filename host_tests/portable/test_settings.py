@@ -49,7 +49,7 @@ def test_bad_values_fall_back_one_by_one():
 def test_checks():
     assert check("name", "Router") is None
     assert check("name", "") is not None
-    assert check("name", "a" * 33) is not None
+    assert check("name", "a" * 65) is not None
     assert check("name", "bad\nname") is not None
     assert check("wifi_ssid", "") is None
     assert check("wifi_password", "") is None
@@ -80,3 +80,72 @@ def test_update_is_all_or_nothing():
     again.load(Log())
     assert again["name"] == "New" and again["idle_s"] == 600 and again["wifi_ssid"] == "home"
     assert not exists(d + "/settings.json.tmp")
+
+
+# -- what the radio and the pages take (issue 19): limits in bytes ------------------------------
+def test_ssid_is_1_to_32_bytes_of_utf8():
+    assert check("wifi_ssid", "s" * 32) is None
+    assert check("wifi_ssid", "s" * 33) is not None
+    assert check("wifi_ssid", "\u7db2" * 10) is None  # 10 CJK characters: 30 bytes
+    assert check("wifi_ssid", "\u7db2" * 11) is not None  # 33 bytes
+    assert check("wifi_ssid", "\u7db2" * 20) is not None  # 20 characters, 60 bytes
+    assert check("wifi_ssid", "caf\u00e9 \U0001f600") is None  # 10 bytes
+    assert check("wifi_ssid", "home\x00") is not None
+    assert check("wifi_ssid", "home\u0085") is not None
+    assert check("wifi_ssid", 7) is not None
+
+
+def test_wpa2_passphrases_are_printable_ascii_or_64_hex_digits():
+    for key in ("wifi_password", "ap_password"):
+        assert check(key, "a" * 8) is None
+        assert check(key, "a" * 7) is not None
+        assert check(key, "a" * 63) is None
+        assert check(key, "z" * 64) is not None  # 64 characters must be hex digits
+        assert check(key, "a" * 64) is None
+        assert check(key, "0123456789abcdefABCDEF" * 2 + "0123456789abcdef012") is None
+        assert check(key, "g" + "0" * 63) is not None
+        assert check(key, "\u00e9" * 63) is not None  # 63 characters, 126 bytes
+        assert check(key, "\u7db2" * 21) is not None  # 21 characters, 63 bytes
+        assert check(key, "pass word ~!") is None  # spaces and symbols are printable ASCII
+        assert check(key, "password\t") is not None
+        assert check(key, "password\x7f") is not None
+        assert check(key, None) is not None
+    assert check("wifi_password", "") is None  # an open network
+    assert check("ap_password", "") is not None  # the device's own access point never is
+
+
+def test_device_name_shows_and_holds_no_controls_or_direction_changes():
+    assert check("name", "Living room") is None
+    assert check("name", "\u5c45\u9593 router") is None
+    assert check("name", "\u00e9" * 32) is None  # 64 bytes
+    assert check("name", "\u00e9" * 33) is not None  # 66 bytes
+    for bad in (
+        "a\u0085b",  # NEL (C1)
+        "a\u009bb",  # CSI (C1)
+        "a\x1bb",
+        "a\x7fb",
+        "a\u2028b",
+        "admin\u202egnp.exe",  # right-to-left override
+        "a\u202ab",
+        "a\u2066b\u2069",  # isolates
+        "\u200b",  # only a zero-width space
+        "\u200b\u200c\u200d\ufeff \u00a0\u3000",
+        " ",
+        "",
+    ):
+        assert check("name", bad) is not None, repr(bad)
+
+
+def test_a_value_the_radio_refuses_on_flash_falls_back_and_is_rewritten():
+    d = scratch("settings-radio")
+    saved = {"v": 1, "name": "ok", "wifi_ssid": "\u7db2" * 20, "ap_password": "\u00e9" * 40}
+    write(d + "/settings.json", json.dumps(saved).encode())
+    log = Log()
+    s = Settings(d, PROFILE)
+    assert s.load(log) == store.OK
+    assert s["name"] == "ok" and s["wifi_ssid"] == ""
+    assert check("ap_password", s["ap_password"]) is None  # a generated one
+    assert "wifi_ssid on flash is not valid" in log.text()
+    again = Settings(d, PROFILE)
+    again.load(Log())
+    assert again["ap_password"] == s["ap_password"]  # kept on flash: the same at every boot

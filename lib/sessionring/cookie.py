@@ -2,8 +2,10 @@
 #
 # Reading is tolerant: browsers send whatever other sites on the same host name set (analytics
 # cookies, quoted values, odd spacing, junk), so a malformed pair is skipped, never an error.
-# get() and parse() never raise. Writing is strict: build() refuses a name or value that a
-# browser could misread, and never emits a Domain attribute (host-only cookies).
+# get() and parse() never raise. The session cookie alone is read strictly, by token_at():
+# one form, and its name twice is an error (the server answers 400). Writing is strict: build()
+# refuses a name or value that a browser could misread, and never emits a Domain attribute
+# (host-only cookies).
 from micropython import const
 
 _MAX_PAIR = const(4096)  # browsers drop a cookie whose name + value exceed 4096 bytes
@@ -129,7 +131,59 @@ def get(header_value, name):
 try:
     from ._viper import cookie_span as span
 except Exception:  # noqa: BLE001 - no native emitter in this build (or CPython)
-    from ._plain import cookie_span as span  # noqa: F401 - request.py calls cookie.span
+    from ._plain import cookie_span as span  # noqa: F401 - API (the tolerant reader in place)
+
+
+DUPLICATE = const(-2)  # token_at(): the name is there twice (the request gets 400)
+
+
+def token_at(buf, s, e, name):
+    # The strict reader of a session cookie: where the value of the one cookie called name
+    # (bytes) starts in buf[s:e], a Cookie header value; -1 when there is none that is a token,
+    # DUPLICATE when name is there twice. The value runs to the next ";" (or e). One form only:
+    # the pair starts the header or follows ";" and spaces, the name is followed at once by
+    # "=", and the value holds no space, tab, double quote, comma or backslash. So "\tsid=",
+    # "sid =", 'sid="..."' and "sid= x" name no token (a proxy reading the header loosely and
+    # this server must not disagree on the credential), and "__Host-sid" is not "sid".
+    # Allocates nothing (bytearray.find with bytes constants).
+    n = len(name)
+    if not n:
+        return -1
+    at = -1
+    seen = False
+    p = s
+    while True:
+        p = buf.find(name, p, e)
+        if p < 0:
+            return at
+        q = p + n
+        b = p
+        while b > s and buf[b - 1] == 0x20:
+            b -= 1
+        if q < e and buf[q] == 0x3D and (b == s or buf[b - 1] == 0x3B):
+            if seen:
+                return DUPLICATE
+            seen = True
+            q += 1
+            v = buf.find(b";", q, e)
+            if v < 0:
+                v = e
+            if (
+                v > q
+                and buf.find(b" ", q, v) < 0
+                and buf.find(b"\t", q, v) < 0
+                and buf.find(b'"', q, v) < 0
+                and buf.find(b",", q, v) < 0
+                and buf.find(b"\\", q, v) < 0
+            ):
+                at = q
+        p = q
+
+
+def token_end(buf, at, e):
+    # The end of the value token_at() found at `at` in a header value ending at e.
+    v = buf.find(b";", at, e)
+    return e if v < 0 else v
 
 
 def parse(header_value):

@@ -1,11 +1,15 @@
 # The head parser: one request head, parsed in place in its connection's buffer, with the
 # checks that refuse a bad one (400, 411, 414, 417, 421, 431, 501, 505), the Host check
-# against DNS rebinding, and percent-decoding for paths, queries and forms.
+# against DNS rebinding, and percent-decoding for paths, queries and forms. Credentials are
+# read in one place and one form: two Cookie headers, two Authorization headers or the session
+# cookie's name twice get 400 (cookie.token_at reads the session cookie).
 #
 # The head is scanned once with bytearray.find (C speed): the request line, then each header
 # line, noting only where the few headers the server needs start and end (request.py reads
 # the rest on first use). What the parser needs of the server comes in one Limits object.
 from micropython import const
+
+from .cookie import DUPLICATE, token_at
 
 _CR = const(13)
 _LF = const(10)
@@ -217,6 +221,7 @@ class Limits:
         # host names a Host header may carry, as lower-case bytes (IP literals always may);
         # None: any -> 421
         self.hosts = None if hosts is None else tuple(h.lower().encode() for h in hosts)
+        self.handler_json_errors = False  # Server.handler_json_errors (request.py reads it)
         self.parser = _parser(self)
         next(self.parser)
 
@@ -310,10 +315,15 @@ def _parser(cfg):
                     r._ho = vs
                     r._hoe = ve
                 elif f == 0x63 and k == 6 and _name_is(buf, c - k, b"cookie"):
-                    if r._ck < 0:
-                        r._ck = vs
-                        r._cke = ve
+                    if r._ck >= 0:  # two Cookie headers: which holds the credential?
+                        st = 400
+                        break
+                    r._ck = vs
+                    r._cke = ve
                 elif f == 0x61 and k == 13 and _name_is(buf, c - k, b"authorization"):
+                    if r._au >= 0:  # two Authorization headers: the same question
+                        st = 400
+                        break
                     r._au = vs
                     r._aue = ve
                 elif f == 0x63 and k == 14 and _name_is(buf, c - k, b"content-length"):
@@ -363,6 +373,11 @@ def _parser(cfg):
                 st = 411
             else:
                 r.keep = keep
+                if r._ck >= 0 and r._bind is not None:
+                    # the session cookie, read once and strictly: its name twice is 400
+                    r._sid = token_at(buf, r._ck, r._cke, r._bind.cname)
+                    if r._sid == DUPLICATE:
+                        st = 400
         except MemoryError:
             st = 503
         except Exception:  # noqa: BLE001 - a head that cannot be read is a bad request

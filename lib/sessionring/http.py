@@ -44,6 +44,7 @@ _POOL_LIMITS = (
     "backlog",
     "fresh_idle_ms",
     "heap_reserve",
+    "handler_json_errors",
 )
 
 
@@ -85,6 +86,9 @@ class Server:
     secure = False  # served over TLS: the cookie gets Secure and the __Host- prefix
     hosts = None  # host names a request's Host may carry (IP literals always may) -> 421;
     # None: any. Set it on a device on a LAN: it stops DNS rebinding (docs/security.md)
+    handler_json_errors = False  # True: a body sent as application/json that does not decode
+    # (bad JSON, not UTF-8, a BOM) reaches the handler with req.json None and req.json_error
+    # set, so an API answers in its own format; False: the server's 400 before the handler
 
     def __init__(self, store=None, clock=None, ring=None, **options):
         # store: the session store (a SessionRing, or any store with binding.py's interface);

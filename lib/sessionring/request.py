@@ -24,6 +24,7 @@ class Request:
         self.path = ""
         self.body = b""
         self.json = None
+        self.json_error = None  # why the application/json body did not decode, or None
         self.session = None
         self.minor = 1  # HTTP/1.minor
         self.keep = True
@@ -34,6 +35,7 @@ class Request:
         self._qe = -1
         self._ck = -1  # Cookie value start..end
         self._cke = -1
+        self._sid = -1  # where the session cookie's value starts (cookie.token_at), or -1
         self._ho = -1  # Host value start..end
         self._hoe = -1
         self._au = -1  # Authorization value start..end
@@ -119,22 +121,28 @@ class Request:
         return self._c
 
     def cookie_value(self, bname, name):
-        # The value of the cookie called name (bname: the same as bytes) as a copy of its bytes
-        # (the buffer is reused), or None. Allocates only the copy.
-        if self._ck < 0:
+        # The session cookie's value as a copy of its bytes (the buffer is reused), or None: the
+        # head parser found it (cookie.token_at, strict) under the server's cookie name; bname,
+        # name: that name (kept for callers of the older signature). Allocates only the copy.
+        at = self._sid
+        if at < 0:
             return None
-        if self._cke < 0x4000:  # (span() packs offsets below 16 KB)
-            sp = cookie.span(self.buf, self._ck, self._cke, bname)
-            return self.buf[sp >> 16 : sp & 0xFFFF] if sp >= 0 else None
-        return cookie.get(memoryview(self.buf)[self._ck : self._cke], name)
+        return self.buf[at : cookie.token_end(self.buf, at, self._cke)]
 
     def bearer(self):
-        # The token of "Authorization: Bearer <token>", or None.
+        # The token of "Authorization: Bearer <token>", or None. One form (RFC 6750 2.1): the
+        # scheme in any case, spaces, then the token with no space, tab or quote in it.
         s = self._au
-        if s >= 0 and self._aue - s > 7 and _name_is(self.buf, s, b"bearer "):
-            t = self._text(s + 7, self._aue)
-            return t.strip() if t else None
-        return None
+        e = self._aue
+        b = self.buf
+        if s < 0 or e - s <= 7 or not _name_is(b, s, b"bearer "):
+            return None
+        s += 7
+        while s < e and b[s] == 0x20:
+            s += 1
+        if b.find(b" ", s, e) >= 0 or b.find(b"\t", s, e) >= 0 or b.find(b'"', s, e) >= 0:
+            return None
+        return self._text(s, e)
 
     @property
     def client_addr(self):
@@ -150,12 +158,23 @@ class Request:
             return ""
 
     def decode_json(self):
-        # Called by the server before the handler: False when the body is not valid JSON.
+        # Called by the server before the handler: False (the server answers 400) when the
+        # body is not UTF-8 JSON without a BOM, unless the server leaves that to the handler
+        # (Server.handler_json_errors: then req.json_error says why).
         if self.body and self.content_type() == "application/json":
             try:
-                self.json = json.loads(self.body)
+                text = self.body.decode()
+            except UnicodeError:
+                self.json_error = "the body is not UTF-8"
+                return self._lim.handler_json_errors
+            if text and text[0] == "\ufeff":
+                self.json_error = "the body starts with a byte order mark"
+                return self._lim.handler_json_errors
+            try:
+                self.json = json.loads(text)
             except Exception:  # noqa: BLE001 - ValueError, or CPython's RecursionError on [[[...
-                return False
+                self.json_error = "the body is not valid JSON"
+                return self._lim.handler_json_errors
         return True
 
     # -- sessions (binding.py does the work) ----------------------------------------------------
