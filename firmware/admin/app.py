@@ -63,6 +63,7 @@ class Admin:
             self.store,
             handler_json_errors=True,  # the API answers a bad JSON body in JSON (api.py)
             max_conns=p["max_conns"],
+            work_slots=p["work_slots"],
             max_per_client=self.per_client_limit(),
             buf_size=p["buf_size"],
             max_body=p["max_body"],
