@@ -65,7 +65,7 @@ class Server:
     first_request_ms = 3000  # a new connection's first request must be in within this (408,
     # or closed if it sent nothing); 0: off. Slow clients cannot hold slots for long
     linger_ms = 250  # after refusing a request, drop input until the client pauses this long
-    stall_ms = 500  # a connection holding a work slot while it waits on its peer (the rest
+    stall_ms = 250  # a connection holding a work slot while it waits on its peer (the rest
     # of a request, or room to write its answer) loses it after this long when another
     # connection waits for one (408, or closed); 0: never
     # -- limits: connections ---------------------------------------------------------------------
