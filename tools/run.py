@@ -33,6 +33,13 @@ import faithful  # noqa: E402
 from hosttools import ToolMissing, find_tool  # noqa: E402
 
 DEFAULT_PORT = 8080
+# --py for the board-faithful builds: plain, and with Mbed TLS on the GC heap (as the Pico W)
+# or on the C heap (as ESP32); tools/faithful.py
+FAITHFUL = {
+    "micropython32": "unix32",
+    "micropython32tls": "unix32tls",
+    "micropython32tlsc": "unix32tlsc",
+}
 
 
 def micropython_exe():
@@ -64,11 +71,11 @@ def command(py, port, host=None, data=None, board=None, heap=None, environ=None,
     if sessions:
         env["SESSIONRING_SESSIONS"] = sessions
     main = str(ROOT / "firmware" / "main.py")
-    if py == "micropython32":
+    if py in FAITHFUL:
         # The frozen build runs main.py from a folder of its own: the unix port puts the
         # script's folder first on sys.path, and firmware/admin/ would shadow the frozen app.
         try:
-            exe = str(faithful.build("unix32"))
+            exe = str(faithful.build(FAITHFUL[py]))
         except faithful.BuildError as e:
             sys.exit("run: %s" % e)
         if heap is None:
@@ -92,7 +99,7 @@ def command(py, port, host=None, data=None, board=None, heap=None, environ=None,
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
-        "--py", choices=("micropython", "micropython32", "cpython"), default="micropython"
+        "--py", choices=("micropython", "cpython") + tuple(FAITHFUL), default="micropython"
     )
     ap.add_argument("--port", type=int, default=None)
     ap.add_argument("--host", default=None, help="bind address (default: the profile's)")
