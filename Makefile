@@ -34,8 +34,16 @@ screenshots: setup
 	SESSIONRING_SCREENSHOTS=docs/screenshots PATH="$(CURDIR)/$(BIN):$$PATH" \
 		$(BIN)/python -m pytest -q host_tests/browser
 
+# make run TLS=1: HTTPS on PORT (default 8443), plain HTTP on HTTP_PORT (8080) redirecting to it
+ifeq ($(TLS),1)
+RUN_TLS := --tls --redirect-port $(or $(HTTP_PORT),8080)
+RUN_PORT := $(or $(PORT),8443)
+else
+RUN_PORT := $(or $(PORT),8080)
+endif
+
 run: setup
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/run.py --py $(PY) --port $(or $(PORT),8080) $(if $(SESSIONS),--sessions $(SESSIONS))
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/run.py --py $(PY) --port $(RUN_PORT) $(if $(SESSIONS),--sessions $(SESSIONS)) $(RUN_TLS)
 
 bench: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/bench.py all

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
-LISTEN = re.compile(r"sessionring: admin page at (http://[\d.]+:(\d+)/)")
+LISTEN = re.compile(r"sessionring: admin page at (https?://[\d.]+:(\d+)/)")
 START_TIMEOUT_S = 30
 FAST = {"pbkdf2_iterations": 1000}  # logins in tests need not cost a second
 

@@ -7,7 +7,7 @@ lib/hostshim), with the `unix` board profile.
     python tools/run.py [--py micropython|micropython32|cpython] [--port N] [--host H]
                         [--data DIR]
                         [--board boards/unix/board.json] [--heap 1024K]
-                        [--sessions ring|sealed]
+                        [--sessions ring|sealed] [--tls [--redirect-port N]]
 
 Port: `make run PORT=N` (PORT in the environment) wins, then SESSIONRING_PORT, then --port,
 then 8080. --port 0 binds a free port; the firmware prints the one it got:
@@ -16,7 +16,10 @@ The data folder (settings and the admin password hash) defaults to .run/ in the 
 on its first run the firmware prints the generated admin password once (or takes
 SESSIONRING_ADMIN_PASSWORD from the environment). --sessions (`make run SESSIONS=sealed`)
 picks the session store over the profile's "sessions": the RAM ring or sealed cookies
-(docs/sessions.md; the key file is made in the data folder at first use).
+(docs/sessions.md; the key file is made in the data folder at first use). --tls
+(`make run TLS=1`) serves the admin page over HTTPS on the port (8443 from make) and plain HTTP
+on --redirect-port (8080 from make) redirects to it; the certificate is made in the data folder
+on first use (tools/cert.py; docs/https.md).
 """
 
 import argparse
@@ -58,9 +61,25 @@ def pick_port(cli_port, environ):
     return cli_port if cli_port is not None else DEFAULT_PORT
 
 
-def command(py, port, host=None, data=None, board=None, heap=None, environ=None, sessions=None):
-    """(argv, env) that run firmware/main.py under `py` with the given settings."""
+def command(
+    py,
+    port,
+    host=None,
+    data=None,
+    board=None,
+    heap=None,
+    environ=None,
+    sessions=None,
+    tls=False,
+    redirect_port=None,
+):
+    """(argv, env) that run firmware/main.py under `py` with the given settings; tls: the
+    admin page over HTTPS on `port`, plain HTTP on redirect_port redirecting to it."""
     env = dict(os.environ if environ is None else environ)
+    if tls:
+        env["SESSIONRING_HTTPS"] = "1"
+        if redirect_port is not None:
+            env["SESSIONRING_REDIRECT_PORT"] = str(redirect_port)
     board = Path(board or env.get("SESSIONRING_BOARD") or ROOT / "boards" / "unix" / "board.json")
     data = Path(data or env.get("SESSIONRING_DATA") or ROOT / ".run")
     env["SESSIONRING_BOARD"] = str(board.resolve())
@@ -96,6 +115,17 @@ def command(py, port, host=None, data=None, board=None, heap=None, environ=None,
     return [sys.executable, main], env
 
 
+def host_certificate(data, board):
+    # The certificate the host's firmware serves (data/tls.*.der), made once as deploy makes a
+    # board's (tools/cert.py): `curl --cacert` can pin it, a browser can be told to trust it.
+    import cert
+
+    if (data / cert.CERT_FILE).exists():
+        print("run: TLS certificate %s" % (data / cert.CERT_FILE), flush=True)
+        return
+    cert.new(data, "unix", json.loads(board.read_text()), out=lambda s: print("run: " + s))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
@@ -107,12 +137,26 @@ def main(argv=None):
     ap.add_argument("--board", default=None, help="board profile (default: boards/unix)")
     ap.add_argument("--heap", default=None, help="MicroPython heap, e.g. 100K")
     ap.add_argument("--sessions", choices=("ring", "sealed"), default=None, help="session store")
+    ap.add_argument("--tls", action="store_true", help="HTTPS on --port (make run TLS=1)")
+    ap.add_argument(
+        "--redirect-port", type=int, default=None, help="with --tls: plain HTTP that redirects"
+    )
     args = ap.parse_args(argv)
     port = pick_port(args.port, os.environ)
     argv, env = command(
-        args.py, port, args.host, args.data, args.board, args.heap, sessions=args.sessions
+        args.py,
+        port,
+        args.host,
+        args.data,
+        args.board,
+        args.heap,
+        sessions=args.sessions,
+        tls=args.tls,
+        redirect_port=args.redirect_port,
     )
     Path(env["SESSIONRING_DATA"]).mkdir(parents=True, exist_ok=True)
+    if args.tls:
+        host_certificate(Path(env["SESSIONRING_DATA"]), Path(env["SESSIONRING_BOARD"]))
     print("run: %s firmware/main.py, data in %s" % (args.py, env["SESSIONRING_DATA"]), flush=True)
     os.chdir(ROOT)
     # Replace this process: Ctrl-C and signals reach the firmware directly.

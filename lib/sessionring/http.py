@@ -55,6 +55,13 @@ class Server:
     secure = False  # served over TLS: the cookie gets Secure and the __Host- prefix
     hosts = None  # host names a request's Host may carry (IP literals always may) -> 421;
     # None: any. Set it on a device on a LAN: it stops DNS rebinding (docs/security.md)
+    # -- TLS (tls.py, docs/https.md) -------------------------------------------------------------
+    tls = None  # TLS: an SSLContext (tls.context(key_der, cert_der)) or a (key_der, cert_der)
+    # pair: serve HTTPS, and turn on `secure`
+    tls_conns = 2  # TLS: connections open at once (each keeps ~26 KB of TLS buffers)
+    tls_handshakes = 1  # TLS: handshakes in progress at once; the rest wait
+    handshake_ms = 10000  # TLS: a handshake (or a wait to start one) ends within this
+    tls_keepalive_ms = 60000  # TLS: keepalive_ms over TLS (a new connection is a handshake)
 
     def __init__(self, store=None, clock=None, ring=None, **options):
         # store: the session store (a SessionRing, or any store with binding.py's interface);
@@ -68,6 +75,13 @@ class Server:
             setattr(self, k, v)
         if not self.cookie_name:
             raise ValueError("cookie_name must not be empty")
+        if self.tls is not None:  # TLS: one switch
+            if isinstance(self.tls, tuple):
+                from .tls import context
+
+                self.tls = context(*self.tls)
+            self.secure = True
+            self.keepalive_ms = self.tls_keepalive_ms
         self.routes = {}  # path -> (handler, methods, b"Allow: ...\r\n")
         self.on_error = None  # hook(req, exc) called when a handler fails
         self.port = None  # the port serve() listens on
