@@ -134,17 +134,18 @@ def run(log=print):
         port = prof["https_port"]
     gc.collect()
 
-    async def serve():
-        if tls:  # plain HTTP answers with a redirect to the admin page, from its own listener
-            from .redirect import Redirect
+    async def redirect(https_port):
+        # plain HTTP answers with a redirect to the admin page, from a listener of its own
+        from .redirect import Redirect
 
-            rd = Redirect(port, admin.host_names())
-            rport = board.redirect_port(prof)
-            try:
-                await rd.serve(host, rport)
-                log("sessionring: plain HTTP on port %d redirects to https" % rport)
-            except OSError as e:
-                log("sessionring: no redirect on port %d: %r" % (rport, e))
+        rport = board.redirect_port(prof)
+        try:
+            await Redirect(https_port, admin.host_names()).serve(host, rport)
+            log("sessionring: plain HTTP on port %d redirects to https" % rport)
+        except OSError as e:
+            log("sessionring: no redirect on port %d: %r" % (rport, e))
+
+    async def serve():
         task = asyncio.create_task(admin.server.serve(host, port))
         # print once the server is up: serve() binds (setting server.port) and allocates its
         # buffers before its first await, so a port and a task still running mean it listens
@@ -153,6 +154,8 @@ def run(log=print):
                 break
             await asyncio.sleep(0.01)
         if admin.server.port and not task.done():
+            if tls:
+                await redirect(admin.server.port)
             _led(prof, 1)
             scheme = "https" if tls else "http"
             log("sessionring: admin page at %s" % url(prof, host, admin.server.port, scheme))

@@ -178,7 +178,7 @@ class Gate:
 
     async def connection(self, s, addr):
         srv = self.srv
-        st = None
+        ts = None
         counted = shaking = False
         try:
             s.setblocking(False)
@@ -193,7 +193,6 @@ class Gate:
             except OSError:
                 pass
             ts = self.ctx.wrap_socket(s, server_side=True, do_handshake_on_connect=False)
-            s = ts
             st = asyncio.StreamReader(ts)
             one = bytearray(1)
             n = await asyncio.wait_for_ms(_first(st, one), srv.handshake_ms)
@@ -202,7 +201,6 @@ class Gate:
             if not n:
                 return
             await self.pool.connection(TLSStream(st, one[0]), TLSStream(st, -1), addr)
-            st = None  # the pool closed it
         except asyncio.CancelledError:
             self.failed += 1
             if srv.closing:
@@ -214,10 +212,13 @@ class Gate:
                 self.shaking -= 1
             if counted:
                 self.conns -= 1
-            try:
-                s.close()
-            except Exception:  # noqa: BLE001
-                pass
+            # both: after a failed handshake mbedtls lets go of the socket without closing it
+            for x in (ts, s):
+                try:
+                    if x is not None:
+                        x.close()
+                except Exception:  # noqa: BLE001
+                    pass
             gc.collect()  # a TLS connection's buffers are large: give them back at once
 
     # -- CPython: asyncio's own TLS does the handshake (ssl_handshake_timeout); the cap on
