@@ -9,7 +9,7 @@ from micropython import const
 
 from sessionring.head import _host_ok
 
-_BUF = const(512)  # the request line and headers that matter; the rest is not read
+_BUF = const(1024)  # the request line and the first headers (Host comes early); no more
 _CONNS = const(2)  # redirects answered at once; more are closed
 _TIMEOUT_MS = const(3000)
 
@@ -84,7 +84,8 @@ class Redirect:
             end = self.buf.find(b"\r\n\r\n", 0, have)
             if end >= 0:
                 return bytes(self.buf[: end + 2])
-        return None
+        end = self.buf.rfind(b"\r\n")  # a long head: its complete lines are enough
+        return bytes(self.buf[: end + 2]) if end > 0 else None
 
     async def client(self, reader, writer):
         if self.busy >= _CONNS:
