@@ -80,7 +80,8 @@ class Admin:
             )
         self.server = Server(
             self.store,
-            max_conns=p["max_conns"],
+            # over TLS no more connections than TLS may have: a slot past them is never used
+            max_conns=min(p["max_conns"], p["tls_conns"]) if tls else p["max_conns"],
             max_per_client=self.per_client_limit(),
             buf_size=p["buf_size"],
             max_body=p["max_body"],
