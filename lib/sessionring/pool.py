@@ -47,6 +47,11 @@ class Pool:
         mf = getattr(gc, "mem_free", None)  # (MicroPython; CPython has no heap to watch)
         self._mem_free = mf if srv.heap_reserve > 0 else None
         self._nid = 0
+        self.tls = None  # TLS: tls.Gate, which admits TLS connections
+        if srv.tls is not None:
+            from .tls import Gate
+
+            self.tls = Gate(srv, self)
         size = srv.buf_size if srv.buf_size > srv.max_head else srv.max_head
         st = binding.store
         self.slots = [
@@ -72,7 +77,10 @@ class Pool:
             if getattr(getattr(asyncio, "core", None), "_io_queue", None) is not None:
                 acc = asyncio.create_task(self._accept(ls))  # MicroPython
             else:
-                srv = await asyncio.start_server(self._peer, sock=ls, backlog=self.srv.backlog)
+                tls = self.tls  # TLS: asyncio's TLS, through the gate's cap
+                kw = tls.server_options() if tls else {}
+                cb = tls.peer if tls else self._peer
+                srv = await asyncio.start_server(cb, sock=ls, backlog=self.srv.backlog, **kw)
             await stop.wait()
         finally:
             watch.cancel()
@@ -120,6 +128,9 @@ class Pool:
                 await asyncio.sleep_ms(10)
                 continue
             self.accepted += 1
+            if self.tls is not None:  # TLS: the gate admits the connection or closes it
+                self.tls.accepted(s, addr)
+                continue
             try:
                 c = None
                 if self._short_of_memory():
