@@ -37,8 +37,15 @@ screenshots: setup
 		$(BIN)/python -m pytest -q host_tests/browser
 
 # The port has one source, tools/run.py: PORT=N here, else SESSIONRING_PORT, else 8080.
+# make run TLS=1: HTTPS on PORT (default 8443), plain HTTP on HTTP_PORT (8080) redirecting to it
+ifeq ($(TLS),1)
+RUN_TLS := --tls --redirect-port $(or $(HTTP_PORT),8080) --port $(or $(PORT),8443)
+else
+RUN_TLS := $(if $(PORT),--port $(PORT))
+endif
+
 run: setup
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/run.py --py $(PY) $(if $(PORT),--port $(PORT)) $(if $(SESSIONS),--sessions $(SESSIONS))
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/run.py --py $(PY) $(RUN_TLS) $(if $(SESSIONS),--sessions $(SESSIONS))
 
 # A missed target is reported (MISS in the output and in docs/benchmarks.md), not an error;
 # STRICT=1 makes it one.

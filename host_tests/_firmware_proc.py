@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
-LISTEN = re.compile(r"sessionring: admin page at (http://[\d.]+:(\d+)/)")
+LISTEN = re.compile(r"sessionring: admin page at (https?://[\d.]+:(\d+)/)")
 START_TIMEOUT_S = 30
 FAST = {"pbkdf2_iterations": 1000}  # logins in tests need not cost a second
 
@@ -34,8 +34,11 @@ def clean_env(**extra):
 class Firmware:
     """One firmware process on a free loopback port with its own data folder."""
 
-    def __init__(self, interp, folder, profile=None, password=PASSWORD, heap=None, fast=True):
+    def __init__(
+        self, interp, folder, profile=None, password=PASSWORD, heap=None, fast=True, args=()
+    ):
         self.interp = interp
+        self.args = list(args)  # more tools/run.py arguments (e.g. --tls)
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.data = self.folder / "data"
@@ -57,6 +60,7 @@ class Firmware:
         argv += ["--port", "0", "--data", str(self.data), "--board", str(self.board)]
         if self.heap:
             argv += ["--heap", self.heap]
+        argv += self.args
         env = clean_env(SESSIONRING_ADMIN_PASSWORD=self.password)
         self.lines = []
         self._q = queue.Queue()
@@ -167,10 +171,12 @@ class Reply:
 class Client:
     """A tiny browser: one cookie jar, Origin on every POST, no redirects followed."""
 
-    def __init__(self, port, host="127.0.0.1"):
+    def __init__(self, port, host="127.0.0.1", tls=None):
+        # tls: an ssl.SSLContext for HTTPS (one that trusts the device's certificate)
         self.host = host
         self.port = port
-        self.origin = "http://%s:%d" % (host, port)
+        self.tls = tls
+        self.origin = "%s://%s:%d" % ("https" if tls else "http", host, port)
         self.cookies = {}
         self.set_cookies = []  # every Set-Cookie value received, in order
 
@@ -182,7 +188,10 @@ class Client:
             h["Cookie"] = "; ".join("%s=%s" % kv for kv in self.cookies.items())
         h.update(headers or {})
         h = {k: v for k, v in h.items() if v is not None}
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=20)
+        if self.tls is not None:
+            conn = http.client.HTTPSConnection(self.host, self.port, timeout=20, context=self.tls)
+        else:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=20)
         try:
             conn.request(method, path, body=body, headers=h)
             r = conn.getresponse()

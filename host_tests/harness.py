@@ -10,6 +10,9 @@ The legs of every portable test:
   micropython32  the board-faithful build: MicroPython v1.28.0 as a 32-bit unix binary with the
                  library and the admin app frozen in (tools/faithful.py unix32); nothing of
                  lib/ or firmware/ is on its path
+  micropython32tls   micropython32 with TLS from Mbed TLS allocating from the GC heap, as on the
+                     Pico W (tools/faithful.py unix32tls); used by the TLS tests, not by every
+  micropython32tlsc  portable module; and with mbedtls on the C heap, as on ESP32 (unix32tlsc)
   armv6m         ports/qemu on a Cortex-M0 (the RP2040's architecture), native emitter on,
   armv7m         and on a Cortex-M3; the library frozen in, the test module sent over the
                  REPL. Only modules whose imports the images have run there (found from
@@ -36,7 +39,9 @@ PORTABLE = ROOT / "host_tests" / "portable"
 HOST_INTERPRETERS = ("cpython", "micropython", "micropython32")  # run any script, any module
 QEMU_LEGS = ("armv6m", "armv7m")
 INTERPRETERS = HOST_INTERPRETERS + QEMU_LEGS
-FROZEN_LEGS = ("micropython32",) + QEMU_LEGS
+# The TLS legs: the frozen 32-bit build with Mbed TLS (the boards' TLS), by build target.
+TLS_LEGS = {"micropython32tls": "unix32tls", "micropython32tlsc": "unix32tlsc"}
+FROZEN_LEGS = ("micropython32",) + tuple(TLS_LEGS) + QEMU_LEGS
 MODULE_TIMEOUT_S = 300
 
 
@@ -82,11 +87,12 @@ def interpreter_command(interp, script, heap="16M"):
         # .frozen first, or the frozen asyncio disappears.
         env["MICROPYPATH"] = os.pathsep.join([".frozen", str(ROOT / "lib"), str(PORTABLE), here])
         return [micropython_exe(), "-X", "heapsize=" + heap, str(script)], env
-    if interp == "micropython32":
+    if interp == "micropython32" or interp in TLS_LEGS:
         # Only the frozen modules and the test helpers: never lib/ or firmware/. (The port
         # also puts the script's own folder first, so a script must not sit beside admin/.)
         env["MICROPYPATH"] = os.pathsep.join([".frozen", str(PORTABLE), here])
-        return [micropython32_exe(), "-X", "heapsize=" + heap, str(script)], env
+        exe = faithful_build(TLS_LEGS.get(interp, "unix32"))
+        return [exe, "-X", "heapsize=" + heap, str(script)], env
     if interp != "cpython":
         raise ValueError("no command for interpreter %r" % interp)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "lib"), str(ROOT / "lib" / "hostshim")])

@@ -16,6 +16,13 @@ files whose hash differs are copied, each written beside the old one and renamed
 Files in /lib/sessionring and /admin that are no longer part of the build are removed (a stale
 .py would shadow the new .mpy). Then a soft reset from the friendly REPL, which runs boot.py and
 main.py, and the board's first lines are shown.
+
+A board whose profile says "https": true needs its own TLS certificate (docs/https.md): when the
+board has none in /data (tls.key.der, tls.cert.der), deploy makes one on the host (tools/cert.py:
+EC P-256, self-signed, the device's names and addresses), keeps it in --cert-dir (default
+certs/BOARD-FINGERPRINT/, the key mode 0600) and copies it to the board. A later deploy leaves
+the board's certificate alone, so browsers that accepted its fingerprint do not warn again:
+--new-cert replaces it; --cert DIR copies a pair made before (tools/cert.py new DIR).
 """
 
 import argparse
@@ -534,6 +541,7 @@ def _deploy(args, items, board, dev, out):
     if dev is None:
         for k, i in enumerate(items, 1):
             out("[%*d/%d] %-*s  %8s  would copy" % (nw, k, n, width, i.target, human(i.size)))
+        deploy_cert(args, board, None, out)
         out(
             "summary: dry run without a device: %d files, %s would be checked and copied "
             "where they differ" % (n, human(sum(i.size for i in items)))
@@ -596,6 +604,8 @@ def _deploy(args, items, board, dev, out):
             dev.remove(path)
         out("[-] %s  %s" % (path.lstrip("/"), "would remove" if args.dry_run else "removed"))
 
+    deploy_cert(args, board, dev, out)
+
     summary = "summary: %d %s (%s), %d unchanged, %d %s" % (
         len(todo),
         verb,
@@ -622,6 +632,57 @@ def _deploy(args, items, board, dev, out):
     return 0
 
 
+CERT_ON_BOARD = "/data/"
+
+
+def deploy_cert(args, board, dev, out):
+    """board.json "https": true: the device's TLS key and certificate in /data, made on the host
+    when the board has none (or with --new-cert), else left as they are."""
+    if not board.get("https"):
+        return
+    import cert
+
+    key_t = CERT_ON_BOARD + board.get("tls_key", cert.KEY_FILE)
+    cert_t = CERT_ON_BOARD + board.get("tls_cert", cert.CERT_FILE)
+    have = dev.hashes([key_t, cert_t]) if dev is not None else {}
+    if (
+        have.get(key_t)
+        and have.get(cert_t)
+        and have[cert_t][0] != "dir"
+        and not getattr(args, "new_cert", False)
+    ):
+        out("cert: the board keeps its certificate %s (--new-cert replaces it)" % cert_t)
+        return
+    try:
+        if getattr(args, "cert", None):
+            pair = cert.load_pair(args.cert)
+            if pair is None:
+                raise DeployError("no %s in %s" % (cert.CERT_FILE, args.cert))
+            src = Path(args.cert)
+        elif args.dry_run or dev is None:
+            out("cert: would make an EC P-256 certificate and copy it to %s" % cert_t)
+            return
+        else:
+            tmp = Path(getattr(args, "cert_dir", None) or "certs") / (args.board + "-new")
+            pair = cert.new(tmp, args.board, board, force=True, out=out)
+            fp = cert.fingerprint(pair[1]).replace(":", "")[:16].lower()
+            src = tmp.with_name("%s-%s" % (args.board, fp))
+            os.replace(tmp, src)
+    except cert.CertError as e:
+        raise DeployError(str(e)) from None
+    if args.dry_run or dev is None:
+        out("cert: would copy %s to %s" % (src, cert_t))
+        return
+    made = set()
+    for target, data in ((key_t, pair[0]), (cert_t, pair[1])):
+        dev.mkdirs(target, made)
+        dev.write(target, data)
+        got = dev.hashes([target])[target]
+        if not got or got[0] != hashlib.sha256(data).hexdigest():
+            raise DeployError("%s on the board does not match after the copy" % target)
+    out("cert: copied %s to the board (SHA-256 %s)" % (src, cert.fingerprint(pair[1])))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(
         description="Compile sessionring to .mpy and copy what changed to a board with mpremote."
@@ -639,6 +700,13 @@ def main(argv=None):
         "and remove /lib/sessionring and /admin",
     )
     ap.add_argument("--no-reset", action="store_true", help="copy, but do not soft-reset")
+    ap.add_argument(
+        "--new-cert",
+        action="store_true",
+        help='"https": true: replace the board\'s TLS certificate with a new one',
+    )
+    ap.add_argument("--cert", help="copy this folder's tls.key.der/tls.cert.der (tools/cert.py)")
+    ap.add_argument("--cert-dir", help="where new certificates are kept (default certs/)")
     ap.add_argument(
         "--follow",
         type=float,

@@ -11,10 +11,15 @@ Targets, each built into build/faithful/<target>/ and rebuilt only when its inpu
   armv7m  ports/qemu, BOARD=MPS2_AN385 (Cortex-M3), the library frozen in (tools/qemu/)
   armv6m  ports/qemu on the micro:bit machine (Cortex-M0, the RP2040's architecture) with the
           native emitter on (tools/qemu/armv6m/), the library frozen in
+  unix32tls   unix32 with TLS from Mbed TLS v3.6.2 instead of axtls, mbedtls allocating from
+              the GC heap as on rp2 (the Pico W): build/faithful/unix32tls/micropython
+  unix32tlsc  the same with mbedtls allocating from the C heap, as on ESP32 (whose mbedtls takes
+              the IDF heap): build/faithful/unix32tlsc/micropython
 
 The MicroPython source is MICROPY_DIR (or --micropy-dir): a checkout of v1.28.0 with the
-submodules lib/axtls and lib/micropython-lib. Without it, the tarball
-../shared/vendor/micropython-1.28.0.tar.xz (beside the repository) is unpacked into build/.
+submodules lib/axtls and lib/micropython-lib (and lib/mbedtls for the TLS targets). Without
+it, the tarball ../shared/vendor/micropython-1.28.0.tar.xz (beside the repository) is unpacked
+into build/, and for the TLS targets ../shared/vendor/mbedtls-3.6.2.tar.xz into its lib/mbedtls.
 Nothing is downloaded. --path prints the built file of each target (one a line).
 Debian packages: gcc-multilib (unix32), gcc-arm-none-eabi and libnewlib-arm-none-eabi
 (qemu), qemu-system-arm to run them.
@@ -37,6 +42,8 @@ OUT = BUILD / "faithful"
 VERSION = "1.28.0"
 TARBALL = ROOT.parent / "shared" / "vendor" / ("micropython-%s.tar.xz" % VERSION)
 QEMU_DIR = ROOT / "tools" / "qemu"
+MBEDTLS_VERSION = "3.6.2"
+MBEDTLS_TARBALL = ROOT.parent / "shared" / "vendor" / ("mbedtls-%s.tar.xz" % MBEDTLS_VERSION)
 
 # The unix port without the parts whose submodules a host build does not need.
 UNIX_FLAGS = (
@@ -59,7 +66,30 @@ QEMU_MACHINES = {
         "nrf51-soc.sram-size=262144",
     ],
 }
-TARGETS = ("unix32", "armv7m", "armv6m")
+# The unix port with Mbed TLS: the TLS module of the boards (ESP32, rp2), which axtls is not
+# (axtls offers only RSA key exchange with CBC suites).
+UNIX_TLS_FLAGS = tuple(f for f in UNIX_FLAGS if "_SSL_" not in f) + (
+    "MICROPY_SSL_MBEDTLS=1",
+    "MICROPY_SSL_AXTLS=0",
+)
+# mbedtls allocating from the GC heap, as rp2 configures it: the port's configuration with the
+# "bare metal" memory hooks (m_tracked_calloc/free) and the platform's own entropy, which is
+# what ports/unix/mbedtls/mbedtls_config_port.h does for its coverage variant.
+MBEDTLS_GC_HEAP_CONFIG = """\
+// tools/faithful.py unix32tls: mbedtls allocates from the GC heap (MICROPY_TRACKED_ALLOC).
+#ifndef SESSIONRING_MBEDTLS_CONFIG_H
+#define SESSIONRING_MBEDTLS_CONFIG_H
+#define MBEDTLS_CIPHER_MODE_CTR
+#define MBEDTLS_TIMING_C
+#define MICROPY_MBEDTLS_CONFIG_BARE_METAL (1)
+#include "extmod/mbedtls/mbedtls_config_common.h"
+#undef MBEDTLS_ENTROPY_HARDWARE_ALT
+#undef MBEDTLS_NO_PLATFORM_ENTROPY
+#endif
+"""
+TLS_TARGETS = ("unix32tls", "unix32tlsc")
+TARGETS = ("unix32", "armv7m", "armv6m") + TLS_TARGETS
+UNIX_TARGETS = ("unix32",) + TLS_TARGETS
 # The qemu images' GC heap: 192 KB, about a Pico W's (the micro:bit machine has 256 KB of RAM
 # here). Tests written for a host's heap and speed say so (HOST_ONLY, host_tests/harness.py).
 QEMU_HEAP = {"armv6m": 192 * 1024, "armv7m": 192 * 1024}
@@ -132,6 +162,37 @@ def source_dir(micropy_dir=None):
     return check_source(dest)
 
 
+def mbedtls_source(src):
+    """Fill the tree's lib/mbedtls (an empty submodule directory in the vendored tarball) from
+    ../shared/vendor/mbedtls-3.6.2.tar.xz, once; a checkout of one's own needs
+    `git submodule update --init lib/mbedtls`."""
+    d = Path(src) / "lib" / "mbedtls"
+    if (d / "library" / "ssl_tls.c").is_file():
+        return d
+    if Path(src) != (BUILD / ("micropython-%s" % VERSION)).resolve():
+        raise BuildError(
+            "%s is empty: run `git -C %s submodule update --init lib/mbedtls`" % (d, src)
+        )
+    if not MBEDTLS_TARBALL.is_file():
+        raise BuildError(
+            "no Mbed TLS source: put %s in %s" % (MBEDTLS_TARBALL.name, TARBALL.parent)
+        )
+    log("unpacking %s into %s" % (MBEDTLS_TARBALL.name, d.relative_to(ROOT)))
+    tmp = BUILD / ("mbedtls-unpack.%d" % os.getpid())
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    with tarfile.open(MBEDTLS_TARBALL) as tf:
+        try:
+            tf.extractall(tmp, filter="tar")
+        except TypeError:  # a Python without extraction filters (before 3.10.12)
+            tf.extractall(tmp)
+    if d.exists():
+        shutil.rmtree(d)
+    os.replace(tmp / ("mbedtls-%s" % MBEDTLS_VERSION), d)
+    shutil.rmtree(tmp)
+    return d
+
+
 # ---- inputs and cache
 
 
@@ -146,6 +207,8 @@ def config_hash(target, src, make_args):
     """What make itself does not track: the source tree and the flags (a change of either
     rebuilds from clean)."""
     text = "%s\n%s\n%s\n%s\n" % (target, src, source_version(src), " ".join(make_args))
+    if target == "unix32tls":
+        text += MBEDTLS_GC_HEAP_CONFIG
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -169,7 +232,7 @@ def _make(args, what):
 
 
 def artifact(target):
-    name = "micropython" if target == "unix32" else "firmware.elf"
+    name = "micropython" if target in UNIX_TARGETS else "firmware.elf"
     return OUT / target / name
 
 
@@ -180,10 +243,16 @@ def make_args(target, src):
         "MICROPY_MPYCROSS_DEPENDENCY=%s" % mpy_cross,
         "BUILD=%s" % (OUT / target),
     ]
-    if target == "unix32":
+    if target in UNIX_TARGETS:
+        flags = list(UNIX_FLAGS if target == "unix32" else UNIX_TLS_FLAGS)
+        if target == "unix32tls":
+            flags += [
+                'MBEDTLS_CONFIG_FILE=\\"%s\\"' % (OUT / "mbedtls_config_gc_heap.h"),
+                "CFLAGS_EXTRA=-DMICROPY_TRACKED_ALLOC=1",
+            ]
         return (
             ["-C", str(src / "ports" / "unix")]
-            + list(UNIX_FLAGS)
+            + flags
             + common
             + ["FROZEN_MANIFEST=%s" % (ROOT / "boards" / "unix" / "manifest.py")]
         )
@@ -222,6 +291,11 @@ def build(target, micropy_dir=None):
             made_from.write_text(str(src) + "\n")
         if stamp.exists():
             stamp.unlink()
+        if target in TLS_TARGETS:
+            mbedtls_source(src)
+            conf = OUT / "mbedtls_config_gc_heap.h"
+            if not conf.exists() or conf.read_text() != MBEDTLS_GC_HEAP_CONFIG:
+                conf.write_text(MBEDTLS_GC_HEAP_CONFIG)
         _make(args, target)
         if not out.exists():
             raise BuildError("%s: make succeeded but %s is missing" % (target, out))
@@ -351,7 +425,7 @@ def image_modules(target, micropy_dir=None):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("targets", nargs="*", default=["unix32"], help="unix32, armv7m, armv6m, all")
+    ap.add_argument("targets", nargs="*", default=["unix32"], help=", ".join(TARGETS) + ", all")
     ap.add_argument("--micropy-dir", default=None, help="MicroPython v1.28.0 checkout")
     ap.add_argument("--path", action="store_true", help="print the built file of each target")
     args = ap.parse_args(argv)

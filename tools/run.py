@@ -7,7 +7,7 @@ lib/hostshim), with the `unix` board profile.
     python tools/run.py [--py micropython|micropython32|cpython] [--port N] [--host H]
                         [--data DIR]
                         [--board boards/unix/board.json] [--heap 1024K]
-                        [--sessions ring|sealed]
+                        [--sessions ring|sealed] [--tls [--redirect-port N]]
 
 Port, decided here only (make passes --port only when given PORT=N): `make run PORT=N`
 (PORT in the environment) wins, then SESSIONRING_PORT, then --port, then 8080. --port 0
@@ -17,7 +17,10 @@ The data folder (settings and the admin password hash) defaults to .run/ in the 
 on its first run the firmware prints the generated admin password once (or takes
 SESSIONRING_ADMIN_PASSWORD from the environment). --sessions (`make run SESSIONS=sealed`)
 picks the session store over the profile's "sessions": the RAM ring or sealed cookies
-(docs/sessions.md; the key file is made in the data folder at first use).
+(docs/sessions.md; the key file is made in the data folder at first use). --tls
+(`make run TLS=1`) serves the admin page over HTTPS on the port (8443 from make) and plain HTTP
+on --redirect-port (8080 from make) redirects to it; the certificate is made in the data folder
+on first use (tools/cert.py; docs/https.md).
 """
 
 import argparse
@@ -34,6 +37,13 @@ import faithful  # noqa: E402
 from hosttools import ToolMissing, find_tool  # noqa: E402
 
 DEFAULT_PORT = 8080
+# --py for the board-faithful builds: plain, and with Mbed TLS on the GC heap (as the Pico W)
+# or on the C heap (as ESP32); tools/faithful.py
+FAITHFUL = {
+    "micropython32": "unix32",
+    "micropython32tls": "unix32tls",
+    "micropython32tlsc": "unix32tlsc",
+}
 
 
 def micropython_exe():
@@ -52,9 +62,25 @@ def pick_port(cli_port, environ):
     return cli_port if cli_port is not None else DEFAULT_PORT
 
 
-def command(py, port, host=None, data=None, board=None, heap=None, environ=None, sessions=None):
-    """(argv, env) that run firmware/main.py under `py` with the given settings."""
+def command(
+    py,
+    port,
+    host=None,
+    data=None,
+    board=None,
+    heap=None,
+    environ=None,
+    sessions=None,
+    tls=False,
+    redirect_port=None,
+):
+    """(argv, env) that run firmware/main.py under `py` with the given settings; tls: the
+    admin page over HTTPS on `port`, plain HTTP on redirect_port redirecting to it."""
     env = dict(os.environ if environ is None else environ)
+    if tls:
+        env["SESSIONRING_HTTPS"] = "1"
+        if redirect_port is not None:
+            env["SESSIONRING_REDIRECT_PORT"] = str(redirect_port)
     board = Path(board or env.get("SESSIONRING_BOARD") or ROOT / "boards" / "unix" / "board.json")
     data = Path(data or env.get("SESSIONRING_DATA") or ROOT / ".run")
     env["SESSIONRING_BOARD"] = str(board.resolve())
@@ -65,11 +91,11 @@ def command(py, port, host=None, data=None, board=None, heap=None, environ=None,
     if sessions:
         env["SESSIONRING_SESSIONS"] = sessions
     main = str(ROOT / "firmware" / "main.py")
-    if py == "micropython32":
+    if py in FAITHFUL:
         # The frozen build runs main.py from a folder of its own: the unix port puts the
         # script's folder first on sys.path, and firmware/admin/ would shadow the frozen app.
         try:
-            exe = str(faithful.build("unix32"))
+            exe = str(faithful.build(FAITHFUL[py]))
         except faithful.BuildError as e:
             sys.exit("run: %s" % e)
         if heap is None:
@@ -90,10 +116,21 @@ def command(py, port, host=None, data=None, board=None, heap=None, environ=None,
     return [sys.executable, main], env
 
 
+def host_certificate(data, board):
+    # The certificate the host's firmware serves (data/tls.*.der), made once as deploy makes a
+    # board's (tools/cert.py): `curl --cacert` can pin it, a browser can be told to trust it.
+    import cert
+
+    if (data / cert.CERT_FILE).exists():
+        print("run: TLS certificate %s" % (data / cert.CERT_FILE), flush=True)
+        return
+    cert.new(data, "unix", json.loads(board.read_text()), out=lambda s: print("run: " + s))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
-        "--py", choices=("micropython", "micropython32", "cpython"), default="micropython"
+        "--py", choices=("micropython", "cpython") + tuple(FAITHFUL), default="micropython"
     )
     ap.add_argument("--port", type=int, default=None)
     ap.add_argument("--host", default=None, help="bind address (default: the profile's)")
@@ -101,12 +138,26 @@ def main(argv=None):
     ap.add_argument("--board", default=None, help="board profile (default: boards/unix)")
     ap.add_argument("--heap", default=None, help="MicroPython heap, e.g. 100K")
     ap.add_argument("--sessions", choices=("ring", "sealed"), default=None, help="session store")
+    ap.add_argument("--tls", action="store_true", help="HTTPS on --port (make run TLS=1)")
+    ap.add_argument(
+        "--redirect-port", type=int, default=None, help="with --tls: plain HTTP that redirects"
+    )
     args = ap.parse_args(argv)
     port = pick_port(args.port, os.environ)
     argv, env = command(
-        args.py, port, args.host, args.data, args.board, args.heap, sessions=args.sessions
+        args.py,
+        port,
+        args.host,
+        args.data,
+        args.board,
+        args.heap,
+        sessions=args.sessions,
+        tls=args.tls,
+        redirect_port=args.redirect_port,
     )
     Path(env["SESSIONRING_DATA"]).mkdir(parents=True, exist_ok=True)
+    if args.tls:
+        host_certificate(Path(env["SESSIONRING_DATA"]), Path(env["SESSIONRING_BOARD"]))
     where = "port %d" % port if port else "a free port"
     data = env["SESSIONRING_DATA"]
     print("run: %s firmware/main.py on %s, data in %s" % (args.py, where, data), flush=True)

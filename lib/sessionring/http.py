@@ -45,6 +45,9 @@ _POOL_LIMITS = (
     "fresh_idle_ms",
     "heap_reserve",
     "handler_json_errors",
+    "tls_conns",
+    "tls_handshakes",
+    "handshake_ms",
 )
 
 
@@ -89,6 +92,13 @@ class Server:
     handler_json_errors = False  # True: a body sent as application/json that does not decode
     # (bad JSON, not UTF-8, a BOM) reaches the handler with req.json None and req.json_error
     # set, so an API answers in its own format; False: the server's 400 before the handler
+    # -- TLS (tls.py, docs/https.md) -------------------------------------------------------------
+    tls = None  # TLS: an SSLContext (tls.context(key_der, cert_der)) or a (key_der, cert_der)
+    # pair: serve HTTPS, and turn on `secure`
+    tls_conns = 2  # TLS: connections open at once (each keeps ~26 KB of TLS buffers)
+    tls_handshakes = 1  # TLS: handshakes in progress at once; the rest wait
+    handshake_ms = 10000  # TLS: a handshake (or a wait to start one) ends within this
+    tls_keepalive_ms = 60000  # TLS: keepalive_ms over TLS (a new connection is a handshake)
 
     def __init__(self, store=None, clock=None, ring=None, **options):
         # store: the session store (a SessionRing, or any store with binding.py's interface);
@@ -102,13 +112,19 @@ class Server:
             setattr(self, k, v)
         if not self.cookie_name:
             raise ValueError("cookie_name must not be empty")
+        if self.tls is not None:  # TLS: one switch
+            if isinstance(self.tls, tuple):
+                from .tls import context
+
+                self.tls = context(*self.tls)
+            self.secure = True
+            self.keepalive_ms = self.tls_keepalive_ms
         self.routes = {}  # path -> (handler, methods, b"Allow: ...\r\n")
         self.on_error = None  # hook(req, exc) called when a handler fails
         self.port = None  # the port serve() listens on
         self.closing = False
         self.pool = None
         self.count = Counters()
-        self.wrap = None  # makes a TLS socket of an accepted one (tls.py), or None
         self._stop = None
 
     # the counters, under the names they have always had
@@ -219,7 +235,7 @@ class Server:
         for k in _POOL_LIMITS:
             setattr(lim, k, getattr(self, k))
         wire = Wire(self.secure)
-        self.pool = pool = Pool(self, lim, self.count, bind, wire, self.wrap)
+        self.pool = pool = Pool(self, lim, self.count, bind, wire)
         try:
             await pool.run(ls, self._stop)
         finally:

@@ -49,15 +49,14 @@ class Counters:
 
 
 class Pool:
-    def __init__(self, app, limits, count, binding, wire, wrap=None):
-        # app: the Server (its routes and on_error hook); limits: every tunable (head.Limits);
-        # count: Counters; wrap: makes a server-side TLS socket of an accepted one, or None.
+    def __init__(self, app, limits, count, binding, wire):
+        # app: the Server (its routes, on_error hook and tls context); limits: every tunable
+        # (head.Limits); count: Counters.
         self.app = app
         self.lim = limits
         self.count = count
         self.bind = binding
         self.wire = wire
-        self.wrap = wrap
         self.clock = app.clock
         self.closing = False
         self.waiting = 0  # connections waiting for a record
@@ -71,6 +70,11 @@ class Pool:
         self._mem_free = mf if limits.heap_reserve > 0 else None
         self._nid = 0
         self.conns = [conn.Conn() for _ in range(limits.max_conns)]
+        self.tls = None  # TLS: tls.Gate, which admits TLS connections (tls.py)
+        if app.tls is not None:
+            from .tls import Gate
+
+            self.tls = Gate(app.tls, self)
         size = limits.buf_size if limits.buf_size > limits.max_head else limits.max_head
         st = binding.store
         self.works = [
@@ -144,6 +148,9 @@ class Pool:
                 await asyncio.sleep_ms(10)
                 continue
             self.accepted += 1
+            if self.tls is not None:  # TLS: the gate admits the connection or closes it
+                self.tls.accepted(s, addr)
+                continue
             c = None
             try:
                 s = adopt(s)
@@ -436,9 +443,10 @@ class Pool:
         return c.work
 
     # -- one connection, start to end --------------------------------------------------------
-    async def connection(self, s, addr, c=None):
+    async def connection(self, s, addr, c=None, first=-1):
         # Nothing that goes wrong here reaches the accept loop, and the record, the work slot
-        # and the socket are always given back. c: a record the accept loop already took.
+        # and the socket are always given back. c: a record the accept loop already took;
+        # first: the first byte of a TLS connection's first request, read by its handshake.
         me = 0
         self.tasks += 1
         if self.tasks > self.peak:
@@ -466,13 +474,15 @@ class Pool:
             c.key = key
             c.task = asyncio.current_task()
             c.since = c.born = self.clock.ticks_ms()
-            if self.wrap is not None:
-                s = c.sock = await self.wrap(self, c, s)
-                c.tls = True
+            c.first = first
+            c.tls = first >= 0
             while True:
                 c.state = IDLE
                 c.since = self.clock.ticks_ms()
-                await readable(s)  # parked: no work slot, no buffer
+                if c.first < 0:
+                    # parked: no work slot, no buffer. (A TLS connection parks only after a
+                    # read that would block: mbedtls then holds no decrypted bytes unread.)
+                    await readable(s)
                 try:
                     w = await self._work_for(c)
                     how = await conn.serve(self, c, w)
