@@ -8,6 +8,7 @@ process, with the library on the path. The scaffolding, stated here and nowhere 
   microdot's TestClient; a 5xx answer (a handler that raised) fails the example.
 Blocks of other languages (```sh, plain ```) are not run."""
 
+import ast
 import re
 import subprocess
 import sys
@@ -132,3 +133,86 @@ def test_example_runs(doc, code, tmp_path):
         assert "DOCS-GET" in proc.stdout, proc.stdout
     if "mip.install(" in code:
         assert "DOCS-MIP" in proc.stdout, proc.stdout
+
+
+# ---- figures the docs quote that are not in docs/benchmarks.md (make bench writes that): each
+# is computed here from the code it describes
+
+
+def _lib():
+    for p in (str(ROOT / "lib"), str(ROOT / "lib" / "hostshim")):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+
+
+def test_sealed_cookie_sizes_in_sessions_md():
+    _lib()
+    from sessionring import auth
+    from sessionring.ring import ROLE_ADMIN
+    from sessionring.sealed import SealedStore
+
+    s = SealedStore(keys=[bytes(range(32))]).create("admin", ROLE_ADMIN)
+    empty = s.sealed_size
+    s["c"] = auth.new_csrf()  # the admin app's session: a CSRF token ...
+    csrf = s.sealed_size
+    s["a"] = "192.168.4.2"  # ... and the client's address (firmware/admin/web.py)
+    admin = s.sealed_size
+    text = " ".join((ROOT / "docs" / "sessions.md").read_text().split())
+    assert len(s["c"]) == 32
+    assert (
+        "holding a 32-character CSRF token is a %d-byte cookie value (%d with no data)"
+        % (csrf, empty)
+        in text
+    )
+    assert "keeps the client's address, %d." % admin in text
+    assert (
+        "%d characters (admin session with a CSRF token), %d with the client"
+        % (
+            csrf,
+            admin,
+        )
+        in text
+    )
+
+
+def test_deploy_sample_output_matches_a_dry_run():
+    # docs/deploy.md's sample: the file count of `tools/deploy.py --dry-run` for esp32, exactly,
+    # and its size within 10 % (every change to lib/ or firmware/ moves it a little)
+    text = (ROOT / "docs" / "deploy.md").read_text()
+    m = re.search(r"deploy: board esp32 \([^)]*\), (\d+) files, ([\d.]+) KB", text)
+    assert m, "no sample output in docs/deploy.md"
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "deploy.py"), "--board", "esp32", "--dry-run"],
+        cwd=str(ROOT),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    n = re.search(r"(\d+) files, ([\d.]+) KB", out.stdout)
+    assert int(m.group(1)) == int(n.group(1)), (m.group(0), n.group(0))
+    assert abs(float(m.group(2)) - float(n.group(2))) <= 0.1 * float(n.group(2))
+    assert "[%d/%d] board.json" % (int(n.group(1)), int(n.group(1))) in text
+
+
+def test_api_login_fields_are_named_in_readme_and_admin_md():
+    # every field of POST /api/login's answer: the keys of the dict literal it answers with
+    # (the one with a "token" key) in the firmware's own code
+    tree = ast.parse((ROOT / "firmware" / "admin" / "api.py").read_text())
+    fields = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            keys = [k.value for k in node.keys if isinstance(k, ast.Constant)]
+            if "token" in keys:
+                fields.update(keys)
+    assert {"token", "expires_in", "device"} <= fields, fields
+    for doc in ("README.md", "docs/admin.md"):
+        text = (ROOT / doc).read_text()
+        line = [
+            x
+            for x in re.split(r"\n(?=\s*[-|])|\n\n", text)
+            if "/api/login" in x and '"token"' in x
+        ]
+        assert line, doc
+        for f in fields:
+            assert '"%s"' % f in line[0], (doc, f)
