@@ -202,7 +202,7 @@ async def serve(pool, c, reader, writer):
         c.state = WRITE
         c.since = ck.ticks_ms()
         await writer.drain()
-        req.issued = None  # its token is on its way: a later failure must not revoke it
+        bind.delivered(req)  # its token is on its way: a later failure must not revoke it
         c.served += 1
         if not keep:
             return
