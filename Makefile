@@ -80,6 +80,9 @@ deploy: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	cd lib/stubs && ../../$(BIN)/mypy --strict --cache-dir ../../build/mypy sessionring
+	MYPYPATH=lib/stubs PYTHONPATH=lib:lib/hostshim $(BIN)/python -m mypy.stubtest sessionring \
+		--ignore-missing-stub --mypy-config-file pyproject.toml
 
 format: setup
 	$(BIN)/ruff format .

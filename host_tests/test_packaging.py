@@ -20,10 +20,13 @@ sys.path.insert(0, str(ROOT / "tools"))
 import deploy as dp  # noqa: E402 - tools/deploy.py
 
 VERSION = dp.library_version()
-PACKAGES = ("package.json", "firmware/package.json")
+PACKAGES = ("package.json", "firmware/package.json", "lib/sessionring/microdot.json")
 BOARDS = sorted(p.parent.name for p in (ROOT / "boards").glob("*/board.json"))
 LIB_MODULES = sorted(
-    p.name for p in (ROOT / "lib" / "sessionring").glob("*.py") if p.name != "manifest.py"
+    p.name
+    for p in (ROOT / "lib" / "sessionring").glob("*.py")
+    # the microdot extension is a package of its own, never frozen (test_microdot.py)
+    if p.name not in ("manifest.py", "microdot.py")
 )
 
 

@@ -252,6 +252,11 @@ def package_jsons(root=ROOT):
     return {
         "package.json": {"urls": lib, "version": version},
         "firmware/package.json": {"urls": fw, "version": version},
+        # the microdot extension, installed on its own (docs/microdot.md)
+        "lib/sessionring/microdot.json": {
+            "urls": [["sessionring/microdot.py", "microdot.py"]],
+            "version": version,
+        },
     }
 
 
@@ -259,7 +264,7 @@ def _lib_sources(root):
     return [
         p
         for p in sorted((Path(root) / "lib" / "sessionring").glob("*.py"))
-        if p.name != "manifest.py"
+        if p.name not in ("manifest.py", "microdot.py")  # microdot.py: its own package
     ]
 
 

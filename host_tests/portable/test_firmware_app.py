@@ -7,6 +7,7 @@ from admin.account import Account
 from admin.app import Admin
 from admin.board import DEFAULTS
 from admin.settings import Settings
+from sessionring.request import Request
 from sessionring.ring import ROLE_ADMIN
 
 PW = "the admin password"
@@ -14,61 +15,37 @@ HOST = "192.168.4.1"
 ORIGIN = "http://" + HOST
 
 
-class Req:
-    # What a handler may use of sessionring.request.Request.
-    def __init__(self, app, method, path, form=None, cookies=None, headers=None, query=None):
-        self.method = method
-        self.path = path
-        self.form = form or {}
-        self.query = query or {}
-        self.cookies = cookies or {}
-        self.headers = {"host": HOST}
-        if method == "POST":
-            self.headers["origin"] = ORIGIN
-        self.headers.update(headers or {})
-        self.json = None
-        self.client_addr = "192.168.4.2"
-        self.set = []
-        self.ring = app.ring
-        self.session = None
-        self.issued = False
-        tok = self.cookies.get("sid")
-        if tok:
-            s = self.ring.get(tok)
-            if s is not None:
-                self.ring.touch(s)
-                self.session = s
+def _quote(v):
+    # percent-encoding of a form or query value
+    out = []
+    for b in str(v).encode():
+        c = chr(b)
+        out.append(c if b < 128 and (c.isalpha() or c.isdigit() or c in "-._~") else "%%%02X" % b)
+    return "".join(out)
 
-    # Session changes as binding.py makes them: a started or rotated session's cookie is sent
-    # once the handler is done, with what the store wants re-sent (a re-sealed cookie).
-    def start_session(self, user, role):
-        if self.session is not None:
-            self.ring.revoke(self.session)
-        self.session = self.ring.create(user, role)
-        self.issued = True
-        return self.session
 
-    def end_session(self):
-        if self.session is not None:
-            self.ring.revoke(self.session)
-        self.session = None
-        self.issued = False
-        self.set.append(("sid", ""))
+def _encode(d):
+    return "&".join("%s=%s" % (_quote(k), _quote(v)) for k, v in d.items())
 
-    def rotate_session(self):
-        self.session = self.ring.rotate(self.session)
-        self.issued = True
-        return self.session
 
-    def finish(self):
-        s = self.session
-        if s is None:
-            return
-        tok = self.ring.pending(s)
-        if tok is None and self.issued:
-            tok = s.token
-        if tok is not None:
-            self.set.append(("sid", tok))
+def Req(app, method, path, form=None, cookies=None, headers=None, query=None):
+    # A request of the admin app's server from plain values (Request.make): its session is
+    # bound, started, rotated and ended by the library's own Binding; _call() then collects
+    # the cookies the server would set as req.set, [(name, value)].
+    h = {"host": HOST}
+    if method == "POST":
+        h["origin"] = ORIGIN
+    h.update(headers or {})
+    jar = "; ".join("%s=%s" % kv for kv in (cookies or {}).items() if kv[1] is not None)
+    if jar:
+        h["cookie"] = jar
+    body = b""
+    if form is not None:
+        h["content-type"] = "application/x-www-form-urlencoded"
+        body = _encode(form)
+    if query:
+        path += "?" + _encode(query)
+    return Request.make(method, path, h, body, store=app.ring, client=("192.168.4.2", 50000))
 
 
 class Wall(FakeClock):
@@ -119,7 +96,7 @@ def _call(app, req):
         elif path == "/settings":
             handler = app.settings_save if req.method == "POST" else app.settings_form
     resp = handler(req)
-    req.finish()
+    req.set = [tuple(c.split(";")[0].split("=", 1)) for c in req.finish()]
     return resp
 
 

@@ -19,10 +19,30 @@
 #   store.tick()              upkeep, a few times a second (the server's watchdog)
 #
 # SessionRing (ring.py) keeps sessions in RAM slots; a store that seals them into the cookie
-# plugs in the same way. A request's binding state is two fields of the Request, owned by this
-# module: req.cookies_out (Set-Cookie values to send) and req.issued (the session whose new
-# token this request is to deliver).
+# plugs in the same way.
+#
+# Binding does not need sessionring's own Request: every method but find() takes a small
+# per-request state, any object with these four attributes (a Request has them; State below is
+# the bare one another server uses, as microdot.py does):
+#
+#   st.view         a reusable session view of the store (store.view()), or None: a new one
+#   st.session      the request's live session (a view), or None
+#   st.issued       the session whose new token this request is to deliver, or None
+#   st.cookies_out  Set-Cookie values to send with the answer (a list), or None
+#
+# The request's life: bind(st, token) (find(req) for sessionring's Request), the handler's
+# start / rotate / end, then finish(st) once it returned (the cookies to send are then in
+# st.cookies_out), delivered(st) once the answer is written, or undo(st) if anything failed.
 from . import cookie
+
+
+class State:
+    # The per-request state of a server without sessionring's Request (see above).
+    def __init__(self, view=None):
+        self.view = view
+        self.session = None
+        self.issued = None
+        self.cookies_out = None
 
 
 class Binding:
@@ -49,8 +69,15 @@ class Binding:
         req.session = s
         return s
 
+    def bind(self, st, tok):
+        # The request's session named by tok (str or bytes; None or "" for none), touched, or
+        # None: sets st.session. For a server that finds the token itself.
+        s = self._bind(st, tok) if self.store is not None else None
+        st.session = s
+        return s
+
     def _bind(self, req, tok):
-        # The connection's view bound to tok's session (allocates nothing for the ring), or None.
+        # The request's view bound to tok's session (allocates nothing for the ring), or None.
         if not tok:
             return None
         st = self.store
@@ -128,7 +155,7 @@ class Binding:
             self.store.revoke(req.issued)  # False, and nothing done, if it has already ended
             req.issued = None
 
-    @staticmethod
-    def delivered(req):
-        # The answer with its token has been sent: a later failure must not revoke it.
+    def delivered(self, req):
+        # The answer with its token has been written: a later failure must not revoke it. The
+        # request loop calls it once per answer.
         req.issued = None

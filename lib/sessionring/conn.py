@@ -222,7 +222,7 @@ async def serve(pool, c, w):
                 await _send_rest(s, w.head, 0 if k is None else k, p, w.body)
             w.head = w.out
             w.body = None
-            req.issued = None  # its token is on its way: a later failure must not revoke it
+            bind.delivered(req)  # its token is on its way: a later failure must not revoke it
             c.served += 1
             count.answered += 1
             if not keep:

@@ -19,6 +19,46 @@ class Request:
         self.client_raw = None
         self.reset()
 
+    @classmethod
+    def make(cls, method, path, headers=None, body=b"", store=None, client=None, binding=None):
+        # A parsed Request from plain values, as the server hands it to a handler: for tests
+        # and tools, with no socket and no buffer to build. headers: a dict or (name, value)
+        # pairs (Host: localhost and Content-Length are added when missing); body: bytes or
+        # str (JSON is decoded as the server does); client: (address, port). store: a session
+        # store; the session its cookie "sid" or Bearer header names is bound as the server
+        # binds it (binding: a Binding of your own instead). Then call the handler, and
+        # finish() for the Set-Cookie values the server would send. ValueError for a request
+        # the server would refuse (the status is in the message).
+        if type(body) is str:
+            body = body.encode()
+        items = headers.items() if isinstance(headers, dict) else headers or ()
+        lines = ["%s %s HTTP/1.1" % (method, path)]
+        names = []
+        for k, v in items:
+            lines.append("%s: %s" % (k, v))
+            names.append(k.lower())
+        if "host" not in names:
+            lines.append("Host: localhost")
+        if body and "content-length" not in names:
+            lines.append("Content-Length: %d" % len(body))
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode()
+        if binding is None and store is not None:
+            from .binding import Binding
+
+            binding = Binding(store, "sid", False, True, None)
+        st = binding.store if binding is not None else None
+        req = cls(bytearray(head), Limits(512, 24, None), binding, st.view() if st else None)
+        status = req.parse(len(head) - 4)
+        if status:
+            raise ValueError("the server would answer %d" % status)
+        req.body = body
+        req.client_raw = client if client is not None else ("127.0.0.1", 0)
+        if not req.decode_json():
+            raise ValueError("the server would answer 400: the body is not valid JSON")
+        if st is not None:
+            binding.find(req)
+        return req
+
     def reset(self):
         self.method = ""
         self.path = ""
@@ -195,3 +235,12 @@ class Request:
     def rotate_session(self):
         # A new token for the current session (same user, role and data); re-sets the cookie.
         return self._binding().rotate(self)
+
+    def finish(self):
+        # What the server does once the handler returned: the Set-Cookie values to send with
+        # the answer (a list, maybe empty). For a Request.make() request; the server calls
+        # its Binding itself.
+        self._binding().finish(self)
+        out = self.cookies_out or []
+        self.cookies_out = None
+        return out
