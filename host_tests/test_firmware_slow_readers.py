@@ -13,6 +13,7 @@ import time
 import pytest
 from _abuse import Admin, logged_in
 from _firmware_proc import PASSWORD, Firmware
+
 from harness import HOST_INTERPRETERS
 
 ATTACK_S = 10.0  # how long the attackers run (bounded)

@@ -72,6 +72,7 @@ class Work:
     def __init__(self, size, out_size, limits, binding, view):
         self.buf = bytearray(size)
         self.mv = memoryview(self.buf)
+        self.hmv = self.mv[: min(limits.max_head, size)]  # where a head is read: max_head
         self.out = bytearray(out_size if out_size > 256 else 256)
         self.head = self.out  # what the answer's head was written into (out, or a bigger
         # buffer of its own), and its body when that did not fit after the head
@@ -110,12 +111,13 @@ async def serve(pool, c, w):
     s = c.sock
     buf = w.buf
     mv = w.mv
+    hmv = w.hmv
     size = len(buf)
     req = w.req
     ck = pool.clock
     routes = pool.app.routes
     max_line = lim.max_request_line
-    max_head = lim.max_head if lim.max_head < size else size
+    max_head = len(hmv)
     have = 0
     if c.first >= 0:  # TLS: the byte the handshake read
         buf[0] = c.first
@@ -127,14 +129,15 @@ async def serve(pool, c, w):
             req.reset()
             c.state = READ
             c.since = ck.ticks_ms()
-            end = buf.find(b"\r\n\r\n", 0, have) if have else -1
+            # a head is looked for, and read, within max_head bytes: one check of its size
+            end = buf.find(b"\r\n\r\n", 0, have if have < max_head else max_head) if have else -1
             while end < 0:
                 rl = buf.find(b"\r\n", 0, have)
                 if rl > max_line or rl < 0 and have > max_line:
                     return await refuse(pool, c, w, 414)
                 if have >= max_head:
                     return await refuse(pool, c, w, 431)
-                n = s.readinto(mv[have:] if have else mv)
+                n = s.readinto(hmv[have:] if have else hmv)
                 if n is None:
                     if not have:
                         return KEEP  # nothing more for now: park
@@ -144,8 +147,6 @@ async def serve(pool, c, w):
                     return CLOSE
                 end = buf.find(b"\r\n\r\n", have - 3 if have > 3 else 0, have + n)
                 have += n
-            if end + 4 > max_head:
-                return await refuse(pool, c, w, 431)
             status = req.parse(end)
             if status:
                 return await refuse(pool, c, w, status)

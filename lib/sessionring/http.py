@@ -87,6 +87,9 @@ class Server:
     bearer = True  # accept "Authorization: Bearer <token>"
     token_param = None  # name of a query/form parameter that may carry the token; None: off
     secure = False  # served over TLS: the cookie gets Secure and the __Host- prefix
+    date = True  # a Date header on every answer while the wall clock (`wall`) reads 2024 or
+    # later; a clock that was never set (a board at boot) sends none. False: never
+    wall = None  # the wall clock for Date: an object with time() and gmtime(); None: time
     hosts = None  # host names a request's Host may carry (IP literals always may) -> 421;
     # None: any. Set it on a device on a LAN: it stops DNS rebinding (docs/security.md)
     handler_json_errors = False  # True: a body sent as application/json that does not decode
@@ -234,7 +237,10 @@ class Server:
         lim = Limits(self.max_request_line, self.max_headers, self.hosts)
         for k in _POOL_LIMITS:
             setattr(lim, k, getattr(self, k))
-        wire = Wire(self.secure)
+        wall = None
+        if self.date:
+            wall = self.wall if self.wall is not None else time
+        wire = Wire(self.secure, wall, self.clock)
         self.pool = pool = Pool(self, lim, self.count, bind, wire)
         try:
             await pool.run(ls, self._stop)

@@ -419,9 +419,8 @@ class Pool:
                 w.req.reset()
                 self._lend(w)
 
-    async def _work_for(self, c):
-        # A work slot for connection c: a free one, else wait for one to be lent to it (the
-        # watchdog ends the wait after request_timeout_ms: 503).
+    def _free_work(self, c):
+        # A free work slot for connection c, or None.
         c.work = None
         for w in self.works:
             if not w.me:
@@ -429,6 +428,11 @@ class Pool:
                 w.me = c.owner
                 c.work = w
                 return w
+        return None
+
+    async def _wait_work(self, c):
+        # Wait until a work slot is lent to connection c (the watchdog ends the wait after
+        # request_timeout_ms: 503).
         c.state = WAIT
         c.since = self.clock.ticks_ms()
         c.ev.clear()
@@ -484,7 +488,7 @@ class Pool:
                     # read that would block: mbedtls then holds no decrypted bytes unread.)
                     await readable(s)
                 try:
-                    w = await self._work_for(c)
+                    w = self._free_work(c) or await self._wait_work(c)
                     how = await conn.serve(self, c, w)
                 finally:
                     self._give_back(me)

@@ -207,7 +207,7 @@ def place(w, out, p, body):
 def _plain(r, room):
     # r is a Response whose answer fast_answer can make: no header dict, no cookies, a
     # status with a body and a type, and its encoded lines and type fit the scratch with the
-    # status line and framing headers.
+    # status line, the framing headers and the Date.
     return (
         isinstance(r, Response)
         and r._h is None
@@ -216,7 +216,7 @@ def _plain(r, room):
         and 200 <= r.status
         and r.status != 204
         and r.status != 304
-        and (len(r.lines) if r.lines else 0) + len(r.content_type) + 200 <= room
+        and (len(r.lines) if r.lines else 0) + len(r.content_type) + 240 <= room
     )
 
 
@@ -233,12 +233,13 @@ def fast_answer(wire, w, req, r, keep):
         r = r.encode()
         t = bytes
     if t is bytes:
-        p = head(out, 200, HTML_LINE, len(r), conn_mode(keep, req.minor))
+        p = wire.date(out, head(out, 200, HTML_LINE, len(r), conn_mode(keep, req.minor)))
     elif _plain(r, len(out)):
         b = r.body
         if type(b) is str:
             b = b.encode()
         p = head(out, r.status, wire.ctype(r.content_type), len(b), conn_mode(keep, req.minor))
+        p = wire.date(out, p)
         if r.lines:
             p = put(out, p, r.lines)
         r = b
@@ -256,12 +257,47 @@ def set_cookie_lines(out, p, values):
     return p
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def date_line(wall_s, gmtime):
+    # b"Date: Mon, 07 Dec 2026 19:05:00 GMT\r\n" for wall_s seconds of the port's epoch, or
+    # b"" when the clock reads a year before 2024: a clock that was never set (a board boots
+    # at its epoch) must not put a date on an answer (RFC 9110 6.6.1).
+    t = gmtime(wall_s)
+    if t[0] < 2024:
+        return b""
+    return (
+        "Date: %s, %02d %s %d %02d:%02d:%02d GMT\r\n"
+        % (_DAYS[t[6]], t[2], _MONTHS[t[1] - 1], t[0], t[3], t[4], t[5])
+    ).encode()
+
+
 class Wire:
-    # The server's answer format: whether it runs over TLS (cookies) and the Content-Type
-    # lines made so far. Answers are made in the scratch of the work slot that serves them.
-    def __init__(self, secure):
+    # The server's answer format: whether it runs over TLS (cookies), the Date line and the
+    # Content-Type lines made so far. Answers are made in the scratch of the work slot that
+    # serves them. The Date line is made again when a second has passed on the ticks clock
+    # (reading the wall clock at every answer would allocate: its seconds are no small int on
+    # a 32-bit board), from wall: an object with time() and gmtime(), or None for no Date.
+    def __init__(self, secure, wall=None, clock=None):
         self.secure = secure
+        self.wall = wall
+        self.clock = clock
+        self._at = 0  # ticks_ms when the Date line was made
+        self.dline = None
         self._ctypes = {HTML: HTML_LINE}
+
+    def date(self, out, p):
+        # The Date line into out at p, when the wall clock is set; the offset after it.
+        w = self.wall
+        if w is None:
+            return p
+        now = self.clock.ticks_ms()
+        if self.dline is None or self.clock.ticks_diff(now, self._at) >= 1000:
+            self._at = now
+            self.dline = date_line(int(w.time()), w.gmtime)
+        return put(out, p, self.dline)
 
     def ctype(self, ct):
         line = self._ctypes.get(ct)
@@ -316,7 +352,7 @@ class Wire:
             if resp.cookies:
                 c = resp.cookie_values(self.secure)
                 cookies = c if cookies is None else c + cookies
-        need = 160 + (len(ct) if ct else 0) + (len(extra) if extra else 0)
+        need = 200 + (len(ct) if ct else 0) + (len(extra) if extra else 0)
         if pre:
             need += len(pre)
         for line in lines or ():
@@ -333,6 +369,7 @@ class Wire:
             -1 if bare else len(body),
             conn_mode(keep, req.minor),
         )
+        p = self.date(out, p)
         if extra:
             p = put(out, p, extra)
         if pre:
