@@ -20,8 +20,8 @@
 import asyncio
 import gc
 
-from . import conn
-from .conn import BUSY, CLOSE, CLOSING, EVICTED, IDLE, KEEP, READ, STALLED, TIMEOUT, WAIT, WRITE
+from . import conn, share
+from .conn import BUSY, CLOSE, CLOSING, IDLE, KEEP, READ, STALLED, TIMEOUT, WAIT, WRITE
 from .response import E503
 from .sockio import adopt, readable
 
@@ -65,7 +65,7 @@ class Pool:
         self.accepted = 0  # connections accepted, in all
         self.peak = 0  # the most connection tasks alive at once
         self._drop = bytearray(64)  # input read and dropped (refusals, lingering)
-        self._wkeys = [None] * limits.backlog  # the client of each connection waiting for a record
+        self.wkeys = [None] * limits.backlog  # the client of each connection waiting for a record
         mf = getattr(gc, "mem_free", None)  # (MicroPython; CPython has no heap to watch)
         self._mem_free = mf if limits.heap_reserve > 0 else None
         self._nid = 0
@@ -124,7 +124,7 @@ class Pool:
         # Connection tasks allowed at once: one per record and one per place in the wait queue.
         return self.lim.max_conns + self.lim.backlog
 
-    def _short_of_memory(self):
+    def short_of_memory(self):
         # Less than heap_reserve bytes free, even after a collection.
         mf = self._mem_free
         if mf is None or mf() >= self.lim.heap_reserve:
@@ -154,10 +154,12 @@ class Pool:
             c = None
             try:
                 s = adopt(s)
-                if self._short_of_memory():
+                if self.short_of_memory():
                     c = False
                 elif self.tasks >= self.task_cap():
-                    c = self.take(_client_key(addr)) or False  # only if it gets a record now
+                    c = (
+                        share.take(self, _client_key(addr)) or False
+                    )  # only if it gets a record now
                     if c:
                         c.owner = -1  # held for this connection until its task starts
                 if c is False:
@@ -258,194 +260,6 @@ class Pool:
             self.bind.store.tick()  # e.g. keeps the ring's clock stepping across the ticks wrap
         return n
 
-    # -- who gets a record ---------------------------------------------------------------------
-    def take(self, key=None):
-        # A free record, else the record of the longest-idle connection, which is closed for
-        # it: a keep-alive connection between requests, or one that has sent nothing for
-        # fresh_idle_ms (so a burst of new connections does not close each other before they
-        # are read); never one of a client holding fewer connections than key's. None when
-        # every connection is busy. A client (key) holding max_per_client connections may only
-        # take the record of its own longest-idle one: one device on the network cannot fill
-        # every record and keep the others out. A client that would get nothing may take the
-        # newest unanswered connection of the one holding most (_unfair).
-        lim = self.lim.max_per_client if key is not None else 0
-        free = None
-        mine = 0
-        for c in self.conns:
-            if c.owner == 0:
-                if not lim:
-                    return c
-                if free is None:
-                    free = c
-            elif key is not None and c.key == key:
-                mine += 1
-        if lim and mine >= lim:
-            old = self._idlest(key, mine, True)
-        elif free is not None:
-            return free
-        else:
-            old = self._idlest(key, mine, False)
-            if old is None and key is not None:
-                old = self._unfair(key, mine)
-        if old is not None:
-            old.why = EVICTED
-            old.task.cancel()
-            self.count.evicted += 1
-        return old
-
-    def _held(self, key):
-        n = 0
-        for c in self.conns:
-            if c.owner and c.key == key:
-                n += 1
-        return n
-
-    def _idlest(self, key, mine, own):
-        # The longest-idle evictable connection: of client key only (own), or of any client
-        # holding at least as many connections as key does (mine).
-        ck = self.clock
-        now = ck.ticks_ms()
-        fresh = self.lim.fresh_idle_ms
-        old = None
-        for c in self.conns:
-            if c.owner <= 0 or c.state != IDLE or c.why != 0:
-                continue
-            if not c.served and ck.ticks_diff(now, c.since) < fresh:
-                continue
-            if own and c.key != key:
-                continue
-            if old is not None and ck.ticks_diff(c.since, old.since) >= 0:
-                continue
-            if key is not None and c.key != key and self._held(c.key) < mine:
-                continue  # a client with fewer connections keeps its idle one
-            old = c
-        return old
-
-    def _unfair(self, key, mine):
-        # Every record is busy and none idle: the newest connection not yet answered (waiting
-        # for or reading its first request) of the client holding the most records, if key
-        # holds none or the other holds at least two more. None when they are shared fairly.
-        top = None
-        most = mine + 1 if mine else 0
-        for c in self.conns:
-            if c.owner <= 0 or c.key is None or c.key == key:
-                continue
-            n = self._held(c.key)
-            if n > most:
-                most = n
-                top = c.key
-        if top is None:
-            return None
-        ck = self.clock
-        new = None
-        for c in self.conns:
-            if c.owner > 0 and c.key == top and c.why == 0 and not c.served:
-                if c.state == IDLE or c.state == READ or c.state == WAIT:
-                    if new is None or ck.ticks_diff(c.born, new.born) > 0:
-                        new = c
-        return new
-
-    def _wait_place(self, key):
-        # A place in the wait queue for a connection of client key, or -1: the queue is full,
-        # or the client already holds a quarter of it.
-        share = self.lim.backlog // 4 or 1
-        free = -1
-        n = 0
-        wk = self._wkeys
-        for i in range(len(wk)):
-            k = wk[i]
-            if k is None:
-                if free < 0:
-                    free = i
-            elif k == key:
-                n += 1
-        return free if n < share else -1
-
-    async def _wait_for_record(self, key):
-        # Every record is busy: wait for one (polling; the overload path). Long enough for the
-        # watchdog to have cut any client that was too slow when we came. None on giving up.
-        c = None
-        i = -1 if self.closing else self._wait_place(key)
-        if i < 0:
-            return None
-        self._wkeys[i] = key if key is not None else b""
-        self.waiting += 1
-        try:
-            for _ in range((self.lim.request_timeout_ms + 2 * self.watch_ms()) // 20):
-                await asyncio.sleep_ms(20)
-                c = None if self.closing else self.take(key)
-                if c is not None:
-                    break
-        finally:
-            self.waiting -= 1
-            self._wkeys[i] = None
-        return c
-
-    # -- who gets a work slot --------------------------------------------------------------------
-    def _holding(self, key):
-        # Work slots lent to connections of client key.
-        n = 0
-        for w in self.works:
-            if w.me and w.conn.key == key:
-                n += 1
-        return n
-
-    def _lend(self, w):
-        # Work slot w is free: lend it to the waiting connection whose client holds the fewest
-        # work slots (the longest waiting of those), or keep it free.
-        ck = self.clock
-        best = None
-        bn = 0
-        for c in self.conns:
-            if c.owner > 0 and c.state == WAIT and c.work is None and c.why == 0:
-                n = self._holding(c.key)
-                if best is None or n < bn or n == bn and ck.ticks_diff(c.since, best.since) < 0:
-                    best = c
-                    bn = n
-        if best is None:
-            w.conn = None
-            w.me = 0
-        else:
-            w.conn = best
-            w.me = best.owner
-            best.work = w
-            best.ev.set()
-
-    def _give_back(self, me):
-        # Connection me is done with its work slot, if it has one (found by its id: its
-        # record may already serve another connection, after an eviction).
-        for w in self.works:
-            if w.me == me:
-                w.req.reset()
-                self._lend(w)
-
-    def _free_work(self, c):
-        # A free work slot for connection c, or None.
-        c.work = None
-        for w in self.works:
-            if not w.me:
-                w.conn = c
-                w.me = c.owner
-                c.work = w
-                return w
-        return None
-
-    async def _wait_work(self, c):
-        # Wait until a work slot is lent to connection c (the watchdog ends the wait after
-        # request_timeout_ms: 503).
-        c.state = WAIT
-        c.since = self.clock.ticks_ms()
-        c.ev.clear()
-        self.wanting += 1
-        try:
-            self.check_timeouts()  # a connection stalled long enough loses its slot at once
-            while c.work is None:
-                await c.ev.wait()
-                c.ev.clear()
-        finally:
-            self.wanting -= 1
-        return c.work
-
     # -- one connection, start to end --------------------------------------------------------
     async def connection(self, s, addr, c=None, first=-1):
         # Nothing that goes wrong here reaches the accept loop, and the record, the work slot
@@ -458,9 +272,9 @@ class Pool:
         try:
             key = _client_key(addr)
             if c is None and not self.closing:
-                c = self.take(key)
+                c = share.take(self, key)
             if c is None:
-                c = await self._wait_for_record(key)
+                c = await share.wait_for_record(self, key)
             if c is None:
                 self.count.refused += 1
                 s.write(E503)
@@ -488,10 +302,10 @@ class Pool:
                     # read that would block: mbedtls then holds no decrypted bytes unread.)
                     await readable(s)
                 try:
-                    w = self._free_work(c) or await self._wait_work(c)
+                    w = share.free_work(self, c) or await share.wait_work(self, c)
                     how = await conn.serve(self, c, w)
                 finally:
-                    self._give_back(me)
+                    share.give_back(self, me)
                 if how != KEEP:
                     break
             if how != CLOSE:

@@ -113,7 +113,7 @@ class Gate:
     def accepted(self, s, addr):
         # From the accept loop: a task for the connection, or the socket closed.
         m = self.lim
-        if self.waiting + self.conns >= m.tls_conns + m.backlog or self.pool._short_of_memory():
+        if self.waiting + self.conns >= m.tls_conns + m.backlog or self.pool.short_of_memory():
             return self._close(s)
         try:
             asyncio.create_task(self.connection(s, addr))
