@@ -11,10 +11,7 @@ import pytest
 from _vboard import VirtualBoard, host_env
 
 from harness import ROOT
-
-sys.path[:0] = [str(ROOT / "lib"), str(ROOT / "lib" / "hostshim")]
-
-from sessionring.sealed import SealedStore  # noqa: E402
+from sessionring.sealed import SealedStore
 
 KEYS = [sys.executable, str(ROOT / "tools" / "keys.py")]
 T0 = 1800000000
