@@ -20,7 +20,6 @@ Usage: python tools/bench http [-- --seconds N --no-write]
 
 import argparse
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -96,16 +95,9 @@ def smallest_heap(mpy_dir, module, path="/"):
 
 def heap_breakdown(mpy_dir):
     """Where (b)'s heap goes: module code, one connection slot, one open connection (bytes)."""
-    env = common.mp_env(mpy_dir)
-    code = (
-        "import gc\ngc.collect()\na=gc.mem_alloc()\nimport asyncio\ngc.collect()\n"
-        "b=gc.mem_alloc()\nimport sessionring.http, sessionring.ring\ngc.collect()\n"
-        "print(b-a, gc.mem_alloc()-b)"
-    )
-    out = subprocess.run(
-        [common.tool("micropython"), "-c", code], env=env, capture_output=True, text=True
-    ).stdout.split()
-    res = {"asyncio": int(out[0]), "modules": int(out[1])}
+    code = common.import_probe("asyncio", "sessionring.http, sessionring.ring")
+    k = common.probe(common.tool("micropython"), code, common.mp_env(mpy_dir))
+    res = {"asyncio": k[0], "modules": k[1]}
     base = {}
     for slots in (1, 16):
         srv = mp_server(mpy_dir, "sr_app", free_port(), args=(str(slots),))
