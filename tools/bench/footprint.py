@@ -90,7 +90,7 @@ def stage(board, folder):
     (folder / "probe.py").write_text(PROBE)
 
 
-def boot(exe, folder, heap_kb, path):
+def _boot(exe, folder, heap_kb, path):
     """(free, alloc) after the probe's boot with `heap_kb` on `exe` with MICROPYPATH `path`
     (a fresh data folder: a first boot), or (None, reason)."""
     shutil.rmtree(folder / "data", ignore_errors=True)
@@ -115,9 +115,9 @@ def boot(exe, folder, heap_kb, path):
     return None, "MemoryError" if "MemoryError" in text else text.strip()[-200:]
 
 
-def host_boot(folder, heap_kb):
+def boot(folder, heap_kb):
     # the PyPI unix port, the .mpy files stage() wrote
-    return boot(find_tool("micropython"), folder, heap_kb, [".frozen", "", str(folder / "lib")])
+    return _boot(find_tool("micropython"), folder, heap_kb, [".frozen", "", str(folder / "lib")])
 
 
 # ---- the board-faithful build (tools/faithful.py unix32: 32-bit, the project frozen in)
@@ -166,7 +166,7 @@ def faithful_boot(board, heap_kb, folder):
     folder = Path(folder)
     folder.joinpath("board.json").write_text(json.dumps(_profile(board)))
     (folder / "probe.py").write_text(PROBE)
-    return boot(faithful.build("unix32"), folder, heap_kb, [".frozen"])
+    return _boot(faithful.build("unix32"), folder, heap_kb, [".frozen"])
 
 
 def viper_heap():
@@ -226,10 +226,10 @@ def measure():
             folder = Path(tmp)
             stage(board, folder)
             t0 = time.monotonic()
-            free, alloc = host_boot(folder, prof["heap_kb"])
+            free, alloc = boot(folder, prof["heap_kb"])
             boot_s = time.monotonic() - t0
             hi = max(prof["heap_kb"], 64) * 4  # to 4 KB: the smallest heap that boots
-            boots = lambda kb, d=folder: host_boot(d, kb)[0] is not None
+            boots = lambda kb, d=folder: boot(d, kb)[0] is not None
             least = benchdoc.smallest(boots, range(8, hi + 1, 4))
         rows.append((board, prof, f, free, alloc, boot_s, least))
         print(
