@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import faithful  # tools/ is on the path: python tools/bench puts it there
+import fwclient
 from hosttools import ToolMissing, find_tool
 
 TOOLS = Path(__file__).resolve().parent.parent
@@ -38,18 +39,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def http_get(port, path, headers=""):
-    """Body of one GET (Connection: close)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        req = "GET %s HTTP/1.1\r\nHost: b\r\n%sConnection: close\r\n\r\n" % (path, headers)
-        s.sendall(req.encode())
-        data = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            data += d
-    return data.split(b"\r\n\r\n", 1)[1]
+def http_get(port, path, headers=()):
+    """Body of one GET; headers: (name, value) pairs."""
+    return fwclient.request(port, "GET", path, headers, timeout=10)[2]
 
 
 class Server:

@@ -105,7 +105,8 @@ def heap_breakdown(mpy_dir):
             if not srv.ok:
                 return None
             cookie = "Cookie: sid=%s\r\n" % srv.info["token"]
-            base[slots] = int(http_get(srv.port, "/_heap", cookie))
+            hdr = [("Cookie", "sid=" + srv.info["token"])]
+            base[slots] = int(http_get(srv.port, "/_heap", hdr))
             if slots == 16:
                 socks = []
                 for _ in range(15):  # 15 keep-alive connections, one request each
@@ -113,7 +114,7 @@ def heap_breakdown(mpy_dir):
                     s.sendall(("GET / HTTP/1.1\r\nHost: b\r\n%s\r\n" % cookie).encode())
                     s.recv(1000)
                     socks.append(s)
-                res["connection"] = (int(http_get(srv.port, "/_heap", cookie)) - base[16]) / 15
+                res["connection"] = (int(http_get(srv.port, "/_heap", hdr)) - base[16]) / 15
                 for s in socks:
                     s.close()
         finally:
