@@ -10,6 +10,7 @@ import sys
 import pytest
 from _vboard import VirtualBoard, host_env
 
+from _support import Wall
 from harness import ROOT
 from sessionring.sealed import SealedStore
 
@@ -28,14 +29,6 @@ except OSError:
     print('no key file')
 print('sessionring: admin page at http://127.0.0.1:1/')
 """
-
-
-class Wall:
-    def time(self):
-        return T0
-
-    def gmtime(self, secs=0):
-        return (1970, 1, 1, 0, 0, 0, 3, 1)
 
 
 def _keys(*args, check=True):

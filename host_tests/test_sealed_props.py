@@ -4,19 +4,12 @@ sends, get() answers None or a session and never raises."""
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _support import Wall
 from sessionring import fernet
 from sessionring.sealed import SealedStore
 
 T0 = 1800000000
 KEY = bytes(range(32))
-
-
-class Wall:
-    def time(self):
-        return T0
-
-    def gmtime(self, secs=0):
-        return (1970, 1, 1, 0, 0, 0, 3, 1)
 
 
 STORE = SealedStore(keys=[KEY], clock=Wall(), compress=True)
