@@ -4,20 +4,11 @@ import asyncio
 import sys
 
 from _http_support import Client, fetch, serving, until, within
+from _http_support import ok_app as _app
 
 from _support import FakeClock
 from sessionring.http import Response, Server
 from sessionring.ring import RingFull
-
-
-def _app(**kw):
-    app = Server(**kw)
-
-    @app.route("/", methods=("GET", "POST"))
-    def index(req):
-        return "ok"
-
-    return app
 
 
 def _timed(start=0):

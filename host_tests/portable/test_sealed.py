@@ -7,6 +7,7 @@ import sys
 
 from _firmware_modules import scratch
 
+from _support import Wall as FakeWall
 from _support import raises
 from sessionring import fernet, sealed
 from sessionring.ring import (
@@ -25,23 +26,6 @@ T0 = 1800000000  # 2027-01-15, Unix seconds
 K1 = bytes(range(32))
 K2 = bytes(range(100, 132))
 K3 = bytes(range(200, 232))
-
-
-class FakeWall:
-    # A wall clock like the time module's: time() counts from the port's epoch (1970 or 2000).
-    def __init__(self, unix=T0, epoch=1970):
-        self.epoch = epoch
-        self.off = sealed.unix_offset(epoch)
-        self.t = unix - self.off
-
-    def time(self):
-        return self.t
-
-    def gmtime(self, secs=0):
-        return (self.epoch, 1, 1, 0, 0, 0, 5 if self.epoch == 2000 else 3, 1)
-
-    def advance(self, s):
-        self.t += s
 
 
 def _store(wall=None, **kw):
