@@ -199,7 +199,7 @@ class SessionRing(Uptime):
         v._ring = self
         v._o = o
         v._gen = self._u16(o + _GEN)
-        v.token = tok
+        v._tok = tok  # (.token: the server's bytearray copy is decoded when read)
         return v
 
     def touch(self, x):
@@ -296,7 +296,7 @@ class SessionRing(Uptime):
         v._ring = self
         v._o = o
         v._gen = gen
-        v.token = _tok.encode((o // self._size) ^ self._mlo, gen ^ self._mhi, secret)
+        v._tok = _tok.encode((o // self._size) ^ self._mlo, gen ^ self._mhi, secret)
         return v
 
     def _view(self, o):
@@ -390,12 +390,14 @@ class Session(DataView):
     # access raises SessionEnded) once the session ends or its slot is reused.
     # Per-session data works like a small dict of str keys to str, bytes, int, bool or None
     # values, stored compactly in the slot's data area.
+    # .token after get(tok): tok as it was given when bytes or a memoryview (get allocates
+    # nothing); as text when str or a bytearray (the server's copy of the request's bytes).
+    _kept = (bytes, memoryview)
 
     def __init__(self, ring):
         self._ring = ring
         self._o = -1
         self._gen = -1
-        self.token = None
 
     @property
     def valid(self):

@@ -118,6 +118,24 @@ class DataView:
     # for both stores' views: a view gives _read() -> [(key, value)] (SessionEnded when the
     # session has ended) and _write(items) (SessionDataFull, and nothing changed, when they
     # do not fit).
+    # .token is the session's token as text (None for a view from a listing). A store keeps it
+    # as it came (the server hands over a copy of the request's bytes) in _tok: it is decoded
+    # when read, once, so a request whose handler never reads it never decodes it. (A view
+    # class may keep the types in _kept as they came.)
+    _tok = None
+    _kept = ()
+
+    @property
+    def token(self):
+        t = self._tok
+        if t is not None and type(t) is not str and type(t) not in self._kept:
+            t = str(t, "utf-8")  # (a store only binds a view to well-formed, ASCII text)
+            self._tok = t
+        return t
+
+    @token.setter
+    def token(self, t):
+        self._tok = t
     def _find(self, key):
         # key's value, or MISSING (a view may look it up without decoding the rest)
         for k, v in self._read():
