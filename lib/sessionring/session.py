@@ -136,6 +136,7 @@ class DataView:
     @token.setter
     def token(self, t):
         self._tok = t
+
     def _find(self, key):
         # key's value, or MISSING (a view may look it up without decoding the rest)
         for k, v in self._read():

@@ -520,8 +520,7 @@ def main(argv):
             print(json.dumps(r))
             print(
                 "%s: heap per sealed GET /api/status %.0f B (target <= %d B on the faithful"
-                " build)%s"
-                % (py, r["alloc"], TARGETS["sealed_alloc"], "" if ok else ": MISS"),
+                " build)%s" % (py, r["alloc"], TARGETS["sealed_alloc"], "" if ok else ": MISS"),
                 flush=True,
             )
             rc = rc or (0 if ok else common.MISS_EXIT)
