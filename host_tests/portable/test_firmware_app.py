@@ -7,7 +7,7 @@ from admin.account import Account
 from admin.app import Admin
 from admin.board import DEFAULTS
 from admin.settings import Settings
-from sessionring.ring import ROLE_ADMIN
+from sessionring.session import ROLE_ADMIN
 
 PW = "the admin password"
 HOST = "192.168.4.1"

@@ -5,7 +5,8 @@ from _http_support import Client, fetch, serving
 from _support import FakeClock
 from sessionring import token
 from sessionring.http import Response, Server
-from sessionring.ring import ROLE_ADMIN, ROLE_USER, SessionRing
+from sessionring.ring import SessionRing
+from sessionring.session import ROLE_ADMIN, ROLE_USER
 
 
 def _app(ring, **kw):

@@ -16,8 +16,8 @@ from admin.board import DEFAULTS
 from admin.settings import Settings
 from sessionring.http import Response, Server
 from sessionring.response import encode_headers
-from sessionring.ring import ROLE_ADMIN, SessionRing
-from sessionring.session import MISSING, decode_items, encode_items, find_item
+from sessionring.ring import SessionRing
+from sessionring.session import MISSING, ROLE_ADMIN, decode_items, encode_items, find_item
 
 LINES = encode_headers({"X-Frame-Options": "DENY", "Cache-Control": "no-store"})
 

@@ -8,8 +8,8 @@ import sys
 
 from sessionring import _plain, fernet
 from sessionring import token as tok
-from sessionring.ring import ROLE_ADMIN
 from sessionring.sealed import SealedStore
+from sessionring.session import ROLE_ADMIN
 
 try:
     import micropython

@@ -13,15 +13,13 @@ import time
 from micropython import const
 
 from . import token as _tok
-from .session import (  # noqa: F401 - re-exported: apps import them from here
-    MISSING,
-    ROLE_ADMIN,
-    ROLE_ANON,
+from .session import (
     ROLE_USER,
     DataView,
     RingFull,
     SessionDataFull,
     SessionEnded,
+    Store,
     Uptime,
     decode_items,
     encode_items,
@@ -40,7 +38,7 @@ HEADER = const(44)
 USER_BYTES = const(15)
 
 
-class SessionRing(Uptime):
+class SessionRing(Store):
     def __init__(
         self,
         slots=16,
@@ -82,7 +80,7 @@ class SessionRing(Uptime):
     now = Uptime.now  # (in this class's own dict: looked up on every lookup, found at once)
     tick = Uptime.now  # the server's watchdog calls it a few times per second
 
-    # -- the rest of the store interface (binding.py; sealed.py has the same) --------------------
+    # -- the rest of the store protocol (session.Store; admit() is the protocol's own) ----------
     def view(self):
         # A reusable view for get(tok, into=view): the server keeps one per connection.
         return Session(self)

@@ -3,7 +3,7 @@
 # HMAC-SHA256 over all of that, base64url with padding): encrypted so the browser cannot read
 # it, authenticated so it cannot change it. The device keeps no slot per session: only a small
 # deny-list (logouts) and one generation number per user (log out everywhere), on flash.
-# Same interface as SessionRing (create/get/touch/revoke/revoke_user/rotate/pending/tick).
+# The store protocol of session.Store, as SessionRing has it.
 #
 # Plaintext (version 1): [1][flags] then the body, deflated (zlib format) when flags & 1:
 #   sid 8 | generation 4 | created 4 | expiry 4 (Unix s, 0: none) | role 1
@@ -36,15 +36,7 @@ from .sealed_view import STALE as _STALE
 from .sealed_view import UNSENT as _UNSENT
 from .sealed_view import SealedSession, rel32
 from .sealed_zip import find_deflater, inflate
-from .session import (  # noqa: F401 - the same exceptions as the ring, for apps to import here
-    ROLE_USER,
-    RingFull,
-    SessionDataFull,
-    SessionEnded,
-    Uptime,
-    encode_items,
-    find_item,
-)
+from .session import ROLE_USER, SessionDataFull, SessionEnded, Store, encode_items, find_item
 
 _PLAIN_V = const(1)
 _COMPRESSED = const(1)
@@ -63,7 +55,7 @@ def _deny_whole(data):
 
 
 # -- the store --------------------------------------------------------------------------------
-class SealedStore(Uptime):
+class SealedStore(Store):
     COOKIE_MAX = 4096  # browsers drop a cookie whose name and value exceed this
 
     def __init__(
@@ -143,17 +135,10 @@ class SealedStore(Uptime):
         self.script_bumped = 0
         self.deny_writes = 0  # deny-list writes to flash since start (wear: docs/sessions.md)
 
-    # -- the interface shared with SessionRing --------------------------------------------------
-    capacity = None  # no limit on sessions: nothing is kept per session
-
-    def __len__(self):
-        return 0  # the sealed store cannot list or count the sessions it handed out
-
-    def __iter__(self):
-        return iter(())
-
-    def by_handle(self, handle):
-        return None
+    # -- the store protocol (session.Store) ------------------------------------------------------
+    # capacity None, len() 0, no listing, no handles (Store's): the sealed store keeps nothing
+    # per session, so it cannot count or list the sessions it handed out, and admit() never
+    # refuses one.
 
     def view(self):
         # A reusable view with a buffer of its own: opening a cookie into it allocates little.
