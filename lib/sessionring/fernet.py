@@ -2,7 +2,6 @@
 # IV from os.urandom, AES-128-CBC with PKCS7 padding, HMAC-SHA256 over all of that, base64url
 # with padding. A 32-byte key: the first half signs, the second encrypts. The sealed session
 # store (sealed.py) puts its cookies in these; this module knows nothing of sessions.
-import binascii
 import os
 
 from micropython import const
@@ -23,9 +22,7 @@ _TEXT = (str, bytes, bytearray, memoryview)
 
 
 # -- base64url, canonical only ----------------------------------------------------------------
-def b64u_encode(b):
-    s = binascii.b2a_base64(b)
-    return s[: len(s) - 1].replace(b"+", b"-").replace(b"/", b"_").decode()
+b64u_encode = _tok.b64url  # (with padding, as Fernet has it)
 
 
 def b64u_decode(s):
