@@ -148,7 +148,7 @@ def _lib():
 def test_sealed_cookie_sizes_in_sessions_md():
     _lib()
     from sessionring import auth
-    from sessionring.ring import ROLE_ADMIN
+    from sessionring.session import ROLE_ADMIN
     from sessionring.sealed import SealedStore
 
     s = SealedStore(keys=[bytes(range(32))]).create("admin", ROLE_ADMIN)

@@ -187,7 +187,7 @@ def session_app(store, mark=False, **kw):
     # data "c" written after the start, which the cookie must then hold), /me, /count (data
     # "n" + 1), /rotate, /logout, /theme (another cookie).
     from sessionring.http import Response, Server
-    from sessionring.ring import ROLE_USER
+    from sessionring.session import ROLE_USER
 
     app = Server(store, **kw)
 

@@ -9,7 +9,7 @@ from admin.app import Admin
 from admin.board import DEFAULTS
 from admin.settings import Settings
 from sessionring.request import Request
-from sessionring.ring import ROLE_ADMIN
+from sessionring.session import ROLE_ADMIN
 
 PW = "the admin password"
 HOST = "192.168.4.1"

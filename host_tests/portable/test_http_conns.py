@@ -402,7 +402,7 @@ def test_handler_failures_answer_and_close_that_connection_only():
 
     serving(app, body)
     names = [e[1] for e in errors]
-    assert names == ["MemoryError", "MemoryError", "ValueError", "RingFull", "TypeError"] + [
+    assert names == ["MemoryError", "MemoryError", "ValueError", "StoreFull", "TypeError"] + [
         "ValueError"
     ], names
     assert app.stats()["errors"] == 6

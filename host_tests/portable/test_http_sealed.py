@@ -6,8 +6,8 @@ from _http_support import Client, fetch, serving, session_app
 
 from _support import Wall
 from sessionring import fernet, sealed
-from sessionring.ring import ROLE_ADMIN, ROLE_USER
 from sessionring.sealed import SealedStore
+from sessionring.session import ROLE_ADMIN, ROLE_USER
 
 T0 = 1800000000  # 2027-01-15, Unix seconds
 KEY = bytes(range(32))

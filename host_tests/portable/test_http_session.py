@@ -6,7 +6,8 @@ from _http_support import session_app as _app
 from _support import FakeClock
 from sessionring import token
 from sessionring.http import Response
-from sessionring.ring import ROLE_ADMIN, ROLE_USER, SessionRing
+from sessionring.ring import SessionRing
+from sessionring.session import ROLE_ADMIN, ROLE_USER
 
 
 def _form(d):

@@ -12,8 +12,8 @@ from _support import no_alloc, raises
 from admin import web
 from sessionring.http import Response, Server
 from sessionring.response import encode_headers
-from sessionring.ring import ROLE_ADMIN, SessionRing
-from sessionring.session import MISSING, decode_items, encode_items, find_item
+from sessionring.ring import SessionRing
+from sessionring.session import MISSING, ROLE_ADMIN, decode_items, encode_items, find_item
 
 LINES = encode_headers({"X-Frame-Options": "DENY", "Cache-Control": "no-store"})
 

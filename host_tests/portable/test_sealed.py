@@ -10,15 +10,9 @@ from _firmware_modules import scratch
 from _support import Wall as FakeWall
 from _support import raises
 from sessionring import fernet, sealed
-from sessionring.ring import (
-    ROLE_ADMIN,
-    ROLE_USER,
-    SessionDataFull,
-    SessionEnded,
-    SessionRing,
-    encode_items,
-)
+from sessionring.ring import SessionRing
 from sessionring.sealed import ClockNotSet, SealedSession, SealedStore
+from sessionring.session import ROLE_ADMIN, ROLE_USER, SessionDataFull, SessionEnded, encode_items
 
 IS_MICROPYTHON = sys.implementation.name == "micropython"
 VECTORS = "host_tests/portable/data/fernet/"
@@ -621,3 +615,13 @@ def test_now_counts_uptime_on_the_ticks_clock():
         clk.advance_s(3600 * 24)
         st.tick()
     assert st.now() == 2 + 10 * 86400
+
+
+def test_the_sealed_store_admits_every_login():
+    # session.Store.admit: nothing is kept per session, so there is no full sealed store
+    st = _store()
+    views = [st.create("u%d" % i) for i in range(5)]
+    for v in views:
+        st.admit()
+        st.admit(v)
+    assert st.capacity is None and len(st) == 0

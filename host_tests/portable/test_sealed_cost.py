@@ -9,8 +9,8 @@ import sys
 from _support import Wall
 from sessionring import _plain, fernet
 from sessionring import token as tok
-from sessionring.ring import ROLE_ADMIN
 from sessionring.sealed import SealedStore
+from sessionring.session import ROLE_ADMIN
 
 try:
     import micropython

@@ -8,8 +8,8 @@ from _firmware_modules import scratch
 
 from _support import Wall, raises
 from sessionring import flashfile, sealed
-from sessionring.ring import ROLE_ADMIN
 from sessionring.sealed import SealedStore
+from sessionring.session import ROLE_ADMIN
 
 T0 = 1800000000
 K1 = bytes(range(32))

@@ -20,7 +20,10 @@ docs/benchmarks.md.
 
 Usage: python tools/bench firmware [--seconds N] [--py micropython|micropython32]...
                                       [--route NAME]... [--json FILE] [--no-write]
-(--route: only these routes, printed as JSON, docs/ left alone.)
+                                      [--sessions sealed] [--requests N]
+(--route: only these routes, printed as JSON, docs/ left alone. --sessions sealed: only the
+sealed store's heap per GET /api/status, from N keep-alive requests on one connection, no wrk,
+printed as JSON with a PASS/MISS line against the 2.5 KB target, docs/ left alone.)
 """
 
 import argparse
@@ -64,6 +67,7 @@ TARGETS = {
     "dashboard_ka1": 0.25,  # the dashboard >= 0.25x raw at 1 keep-alive connection
     "status_alloc": 1536,  # heap per /api/status request <= 1.5 KB (faithful build)
     "dashboard_alloc": 3072,  # heap per dashboard request <= 3 KB (faithful build)
+    "sealed_alloc": 2560,  # heap per sealed /api/status request <= 2.5 KB (faithful build)
 }
 ROUNDS = 3  # 1-connection runs (the targets' figures): raw and firmware alternate this often
 POST_BODY = "username=admin&password=wrong&csrf=bad"
@@ -225,6 +229,42 @@ def measure_sealed(py, folder, seconds, raw, res):
         print(py, "sealed status", r, flush=True)
     finally:
         srv.stop()
+
+
+def sealed_alloc(py, requests):
+    """Heap per sealed GET /api/status: the firmware with SESSIONRING_SESSIONS=sealed, logged
+    in through the form, then `requests` keep-alive requests on one connection between two
+    readings of GET /_mem (on that same connection; the second reading is counted as a request).
+    Load does not change the figure: it counts bytes, not time."""
+    with tempfile.TemporaryDirectory(prefix="sr-bench-fw-") as tmp:
+        srv = firmware(py, tmp, PROFILE, sessions="sealed")
+        try:
+            if not srv.ok:
+                raise RuntimeError("the firmware did not start:\n" + srv.stop())
+            if not any("sealed in cookies" in line for line in srv.log):
+                raise RuntimeError("no sealed store in this build: " + " / ".join(srv.log[-3:]))
+            cookie = log_in(srv.port)
+            c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+
+            def get(path, headers):
+                c.request("GET", path, headers=headers)
+                r = c.getresponse()
+                body = r.read()
+                if r.status != 200:
+                    raise RuntimeError("GET %s answered %d" % (path, r.status))
+                return body
+
+            hs = {"Cookie": cookie}
+            for _ in range(3):  # warm up: first-use imports and buffers are not per request
+                get("/api/status", hs)
+            a = int(get("/_mem", {}))
+            for _ in range(requests):
+                get("/api/status", hs)
+            b = int(get("/_mem", {}))
+            c.close()
+            return {"py": py, "requests": requests, "alloc": allocated(a, b, requests)}
+        finally:
+            srv.stop()
 
 
 def raw_alloc(raw, seconds):
@@ -423,7 +463,22 @@ def main(argv):
     ap.add_argument("--json", help="also write the raw figures to this file")
     ap.add_argument("--report", help="write the section again from figures saved by --json")
     ap.add_argument("--no-write", action="store_true", help="print, leave docs/ alone")
+    ap.add_argument("--sessions", choices=("sealed",), help="only the sealed store's heap")
+    ap.add_argument("--requests", type=int, default=200, help="requests for --sessions")
     args = ap.parse_args(argv[1:])
+    if args.sessions:
+        rc = 0
+        for py in args.py or ["micropython32"]:
+            r = sealed_alloc(py, args.requests)
+            ok = r["alloc"] <= TARGETS["sealed_alloc"] or py != "micropython32"
+            print(json.dumps(r))
+            print(
+                "%s: heap per sealed GET /api/status %.0f B (target <= %d B on the faithful"
+                " build)%s" % (py, r["alloc"], TARGETS["sealed_alloc"], "" if ok else ": MISS"),
+                flush=True,
+            )
+            rc = rc or (0 if ok else common.MISS_EXIT)
+        return rc
     if args.report:
         saved = json.loads(Path(args.report).read_text())
         md, rows = report(saved["results"], saved["seconds"])
