@@ -6,7 +6,8 @@ import asyncio
 import sys
 
 from sessionring.http import Response, Server
-from sessionring.ring import ROLE_ADMIN, SessionRing
+from sessionring.ring import SessionRing
+from sessionring.session import ROLE_ADMIN
 
 ring = SessionRing(slots=4, data_bytes=32)
 app = Server(

@@ -4,12 +4,9 @@ import os
 import subprocess
 import sys
 
+from vboard.bridge import VirtualBoard
+
 from harness import ROOT
-
-sys.path.insert(0, str(ROOT / "tools"))
-sys.path.insert(0, str(ROOT / "tools" / "vboard"))
-
-from bridge import VirtualBoard  # noqa: E402
 
 MPREMOTE_TIMEOUT_S = 60
 

@@ -11,11 +11,20 @@ import the library frozen: a run that imported it from a file fails all its test
 
 import ast
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from harness import (
+# The one path setup of the host tests, before any test module is imported: tools/ (fwclient,
+# the firmware process and its clients; faithful, deploy, keys), the library with its CPython
+# shim, and the portable tests' helpers (_support), which host tests share.
+_ROOT = Path(__file__).resolve().parent.parent
+for _p in ("host_tests/portable", "lib/hostshim", "lib", "tools"):
+    if str(_ROOT / _p) not in sys.path:
+        sys.path.insert(0, str(_ROOT / _p))
+
+from harness import (  # noqa: E402
     FROZEN_LEGS,
     INTERPRETERS,
     MODULE_TIMEOUT_S,
@@ -202,7 +211,7 @@ def interp(request):
 @pytest.fixture
 def fw(interp, tmp_path):
     # The firmware as `make run` starts it, on interp, with its data in tmp_path.
-    from _firmware_proc import Firmware
+    from fwclient import Firmware
 
     f = Firmware(interp, tmp_path).start()
     yield f

@@ -27,12 +27,9 @@ import os
 import sys
 from pathlib import Path
 
+import faithful  # tools/, on the path from conftest.py
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
-
-import faithful  # noqa: E402
-from hosttools import ToolMissing, find_tool  # noqa: E402
+from hosttools import ToolMissing, find_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTABLE = ROOT / "host_tests" / "portable"

@@ -12,15 +12,11 @@ import hmac
 import json
 import random
 import subprocess
-import sys
 
 import pytest
 
 from harness import HOST_INTERPRETERS, ROOT, interpreter_command
-
-sys.path[:0] = [str(ROOT / "lib"), str(ROOT / "lib" / "hostshim")]
-
-from sessionring import auth  # noqa: E402
+from sessionring import auth
 
 
 def _cases(seed=7, n=60):

@@ -6,15 +6,12 @@ they check the tool rather than the firmware; test_deploy_e2e.py deploys the rea
 
 import json
 import subprocess
-import sys
 
+import deploy as dp
 import pytest
+from _vboard import VirtualBoard, deploy, host_env, states
 
 from harness import ROOT, host_tool
-
-sys.path.insert(0, str(ROOT / "tools"))
-import deploy as dp  # noqa: E402 - tools/deploy.py
-from _vboard import VirtualBoard, deploy, host_env, states  # noqa: E402
 
 FAKE = {
     "lib/sessionring/__init__.py": '__version__ = "9.9.9"\n',

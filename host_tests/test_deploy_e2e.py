@@ -11,8 +11,8 @@ import json
 import re
 import shutil
 
-from _firmware_proc import Client
 from _vboard import VirtualBoard, deploy, host_env, states
+from fwclient import Client
 
 from harness import ROOT
 

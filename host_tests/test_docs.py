@@ -161,8 +161,8 @@ def _lib():
 def test_sealed_cookie_sizes_in_sessions_md():
     _lib()
     from sessionring import auth
-    from sessionring.ring import ROLE_ADMIN
     from sessionring.sealed import SealedStore
+    from sessionring.session import ROLE_ADMIN
 
     s = SealedStore(keys=[bytes(range(32))]).create("admin", ROLE_ADMIN)
     empty = s.sealed_size

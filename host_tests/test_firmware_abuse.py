@@ -14,8 +14,18 @@ import time
 from collections import Counter
 
 import pytest
-from _abuse import Admin, Dribbler, ask, free_heap_kb, hold_idle, logged_in, request
-from _firmware_proc import PASSWORD, ROOT, Firmware
+from fwclient import (
+    PASSWORD,
+    ROOT,
+    Admin,
+    Dribbler,
+    Firmware,
+    ask,
+    free_heap_kb,
+    hold_idle,
+    logged_in,
+    request,
+)
 
 from harness import interpreter_command
 

@@ -7,8 +7,7 @@ import json
 import time
 from collections import Counter
 
-from _abuse import Admin, Dribbler, ask, burst, hold_idle, logged_in, request
-from _firmware_proc import PASSWORD, Client
+from fwclient import PASSWORD, Admin, Client, Dribbler, ask, burst, hold_idle, logged_in, request
 
 _admin = logged_in  # (interp, fw: host_tests/conftest.py)
 

@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from _firmware_proc import LISTEN, ROOT, Client, Firmware, clean_env
+from fwclient import LISTEN, ROOT, Client, Firmware, clean_env
 
 from harness import HOST_INTERPRETERS
 

@@ -9,7 +9,7 @@ docs/benchmarks.md.)"""
 
 import json
 
-from _firmware_proc import Client, Firmware
+from fwclient import Client, Firmware
 
 from harness import ROOT
 

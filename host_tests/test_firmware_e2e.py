@@ -9,7 +9,7 @@ import re
 import socket
 
 import pytest
-from _firmware_proc import PASSWORD, Client, Firmware
+from fwclient import PASSWORD, Client, Firmware
 
 from harness import HOST_INTERPRETERS
 

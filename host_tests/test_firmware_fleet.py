@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from _firmware_proc import Client, Firmware
+from fwclient import Client, Firmware
 
 from harness import ROOT
 

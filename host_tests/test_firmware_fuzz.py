@@ -11,8 +11,7 @@ import random
 from collections import Counter
 
 import pytest
-from _abuse import Admin, ask
-from _firmware_proc import PASSWORD, Client, Firmware
+from fwclient import PASSWORD, Admin, Client, Firmware, ask
 
 SEED = 11
 PER_KIND = 40  # inputs of each kind: 12 kinds, about 500 requests a run

@@ -16,7 +16,7 @@ this proves survival and recovery, not the absence of a small leak."""
 import threading
 
 import pytest
-from _firmware_proc import PASSWORD, Client, Firmware
+from fwclient import PASSWORD, Client, Firmware
 
 PROFILE = {"slots": 8, "max_conns": 8, "max_per_client": 0}  # eight clients at once
 CLIENTS = 8

@@ -8,7 +8,7 @@ import signal
 import subprocess
 
 import pytest
-from _firmware_proc import ROOT, Firmware
+from fwclient import ROOT, Firmware
 
 from harness import HOST_INTERPRETERS, interpreter_command
 

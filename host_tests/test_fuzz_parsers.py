@@ -11,17 +11,11 @@ import ipaddress
 import json
 import os
 import re
-import sys
 from urllib.parse import quote
 
+import _fuzz_checks as fc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from harness import PORTABLE, ROOT
-
-sys.path[:0] = [str(ROOT / "lib"), str(ROOT / "lib" / "hostshim"), str(PORTABLE)]
-
-import _fuzz_checks as fc  # noqa: E402
 
 # bounded: every test here together takes well under 30 s on the development host;
 # SESSIONRING_FUZZ_EXAMPLES=N runs N examples per test instead (a longer hunt by hand)

@@ -11,16 +11,13 @@ import socket
 import ssl
 import stat
 import subprocess
-import sys
 import time
 
+import cert
 import pytest
-from _firmware_proc import Client, Firmware
+from fwclient import Client, Firmware
 
 from harness import ROOT
-
-sys.path.insert(0, str(ROOT / "tools"))
-import cert  # noqa: E402
 
 LEGS = ("micropython", "micropython32tls", "cpython")
 HANDSHAKE_MS = 1500  # the tests' handshake deadline (boards: 10 s)

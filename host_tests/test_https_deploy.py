@@ -8,8 +8,8 @@ import shutil
 import ssl
 import stat
 
-from _firmware_proc import Client
 from _vboard import VirtualBoard, deploy, host_env
+from fwclient import Client
 
 from harness import ROOT
 

@@ -10,11 +10,9 @@ import sys
 import pytest
 from _vboard import VirtualBoard, host_env
 
+from _support import Wall
 from harness import ROOT
-
-sys.path[:0] = [str(ROOT / "lib"), str(ROOT / "lib" / "hostshim")]
-
-from sessionring.sealed import SealedStore  # noqa: E402
+from sessionring.sealed import SealedStore
 
 KEYS = [sys.executable, str(ROOT / "tools" / "keys.py")]
 T0 = 1800000000
@@ -31,14 +29,6 @@ except OSError:
     print('no key file')
 print('sessionring: admin page at http://127.0.0.1:1/')
 """
-
-
-class Wall:
-    def time(self):
-        return T0
-
-    def gmtime(self, secs=0):
-        return (1970, 1, 1, 0, 0, 0, 3, 1)
 
 
 def _keys(*args, check=True):

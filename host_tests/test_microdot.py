@@ -21,8 +21,9 @@ from harness import HOST_INTERPRETERS, PORTABLE, ROOT, interpreter_command
 sys.path[:0] = [str(ROOT / "lib"), str(ROOT / "lib" / "hostshim"), str(PORTABLE)]
 from _support import FakeClock  # noqa: E402
 from sessionring.microdot import Sessions, with_session  # noqa: E402
-from sessionring.ring import ROLE_ADMIN, SessionRing  # noqa: E402
+from sessionring.ring import SessionRing  # noqa: E402
 from sessionring.sealed import SealedStore  # noqa: E402
+from sessionring.session import ROLE_ADMIN  # noqa: E402
 
 EXT = ROOT / "lib" / "sessionring" / "microdot.py"
 FORM = (("Content-Type", "application/x-www-form-urlencoded"),)  # TestClient adds to a dict

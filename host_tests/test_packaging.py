@@ -12,12 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import deploy as dp
 import pytest
 
 from harness import ROOT, faithful, interpreter_command, micropython_exe
-
-sys.path.insert(0, str(ROOT / "tools"))
-import deploy as dp  # noqa: E402 - tools/deploy.py
 
 VERSION = dp.library_version()
 PACKAGES = ("package.json", "firmware/package.json", "lib/sessionring/microdot.json")

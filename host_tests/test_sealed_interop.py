@@ -4,32 +4,18 @@
 import base64
 import os
 import subprocess
-import sys
 
 import pytest
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness import ROOT, interpreter_command
-
-sys.path[:0] = [str(ROOT / "lib"), str(ROOT / "lib" / "hostshim")]
-
-from sessionring import fernet  # noqa: E402
-from sessionring.sealed import SealedStore  # noqa: E402
+from _support import Wall
+from harness import interpreter_command
+from sessionring import fernet
+from sessionring.sealed import SealedStore
 
 T0 = 1800000000
-
-
-class Wall:
-    def __init__(self, t=T0):
-        self.t = t
-
-    def time(self):
-        return self.t
-
-    def gmtime(self, secs=0):
-        return (1970, 1, 1, 0, 0, 0, 3, 1)
 
 
 def _pair():

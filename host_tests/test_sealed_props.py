@@ -1,28 +1,15 @@
 """Property tests of the sealed store's opener (host only: hypothesis): whatever a client
 sends, get() answers None or a session and never raises."""
 
-import sys
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness import ROOT
-
-sys.path[:0] = [str(ROOT / "lib"), str(ROOT / "lib" / "hostshim")]
-
-from sessionring import fernet  # noqa: E402
-from sessionring.sealed import SealedStore  # noqa: E402
+from _support import Wall
+from sessionring import fernet
+from sessionring.sealed import SealedStore
 
 T0 = 1800000000
 KEY = bytes(range(32))
-
-
-class Wall:
-    def time(self):
-        return T0
-
-    def gmtime(self, secs=0):
-        return (1970, 1, 1, 0, 0, 0, 3, 1)
 
 
 STORE = SealedStore(keys=[KEY], clock=Wall(), compress=True)

@@ -4,7 +4,7 @@ restarted (its deny-list is on flash), and scripts that log in and out through t
 times over never end a browser's session (they have a deny-list lane of their own)."""
 
 import pytest
-from _firmware_proc import Client, Firmware
+from fwclient import Client, Firmware
 
 SETTINGS_FORM = {
     "form": "device",

@@ -3,13 +3,11 @@ says, and `make bench`'s answer to a missed target."""
 
 import os
 import subprocess
-import sys
+
+from bench import __main__ as bench_main
+from bench import common
 
 from harness import ROOT
-
-sys.path.insert(0, str(ROOT / "tools"))
-from bench import __main__ as bench_main  # noqa: E402 - tools/bench/__main__.py
-from bench import common  # noqa: E402
 
 
 def _tracked(folder):

@@ -13,7 +13,7 @@ from micropython import const
 from sessionring import auth
 from sessionring.http import Response
 from sessionring.response import JSON, encode_headers
-from sessionring.ring import ROLE_ADMIN, RingFull
+from sessionring.session import ROLE_ADMIN, StoreFull
 
 from . import pages
 from .account import USER
@@ -205,12 +205,10 @@ def log_in(a, req, user, password, cookie, device=None):
     if not ok:
         return WRONG, None
     st = a.store
-    own = req.session is not None and req.session.valid and cookie
-    if st.capacity is not None and len(st) >= st.capacity and not own:
-        return FULL, None  # (the sealed store has no capacity: nothing is kept per session)
     try:
+        st.admit(req.session if cookie else None)  # (the store decides: session.Store.admit)
         s = req.start_session(USER, ROLE_ADMIN) if cookie else st.create(USER, ROLE_ADMIN)
-    except RingFull:
+    except StoreFull:
         return FULL, None
     s["c"] = auth.new_csrf()  # the synchronizer CSRF token of this session's forms
     s["a"] = req.client_addr

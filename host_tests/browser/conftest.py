@@ -1,11 +1,8 @@
 """Browser tests: headless Debian Chromium driven by Playwright (never `playwright install`)."""
 
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # host_tests/_firmware_proc
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

@@ -8,7 +8,7 @@ import os
 import re
 
 import pytest
-from _firmware_proc import PASSWORD, ROOT, Firmware
+from fwclient import PASSWORD, ROOT, Firmware
 
 pytestmark = pytest.mark.browser
 

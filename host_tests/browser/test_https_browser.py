@@ -6,13 +6,10 @@ what it accepted is the device's own certificate."""
 
 import json
 import socket
-import sys
 
+import cert
 import pytest
-from _firmware_proc import PASSWORD, ROOT, Firmware
-
-sys.path.insert(0, str(ROOT / "tools"))
-import cert  # noqa: E402
+from fwclient import PASSWORD, ROOT, Firmware
 
 pytestmark = pytest.mark.browser
 TIMEOUT_MS = 15000

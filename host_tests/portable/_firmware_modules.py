@@ -70,3 +70,25 @@ PROFILE = {
     "idle_s": 900,
     "absolute_s": 43200,
 }
+
+
+def admin_app(name, log=None, **prof):
+    # The admin app (firmware/admin/app.py) on a scratch folder with a small profile, its admin
+    # password "the admin password", and one fake clock for ticks and wall time: (app, clock).
+    from _support import TicksWall
+    from admin.account import Account
+    from admin.app import Admin
+    from admin.board import DEFAULTS
+    from admin.settings import Settings
+
+    d = scratch(name)
+    p = dict(DEFAULTS)
+    p.update({"name": "t", "slots": 4, "pbkdf2_iterations": 10})
+    p.update(prof)
+    st = Settings(d, p)
+    st.load(Log())
+    acct = Account(d, 10)
+    acct.setup(Log(), given="the admin password")
+    clock = TicksWall()
+    net = {"mode": "host", "ssid": "", "ip": ""}
+    return Admin(p, st, acct, net, clock=clock, wall=clock, log=log or Log()), clock

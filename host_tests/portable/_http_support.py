@@ -167,3 +167,69 @@ async def until(cond, ms=WAIT_MS):
             return
         await asyncio.sleep(0.005)
     raise AssertionError("condition not reached within %d ms" % ms)
+
+
+def ok_app(**kw):
+    # A Server whose "/" answers "ok" to GET and POST.
+    from sessionring.http import Server
+
+    app = Server(**kw)
+
+    @app.route("/", methods=("GET", "POST"))
+    def index(req):
+        return "ok"
+
+    return app
+
+
+def session_app(store, mark=False, **kw):
+    # A Server on a session store with the session routes: /login (a new session; with mark,
+    # data "c" written after the start, which the cookie must then hold), /me, /count (data
+    # "n" + 1), /rotate, /logout, /theme (another cookie).
+    from sessionring.http import Response, Server
+    from sessionring.session import ROLE_USER
+
+    app = Server(store, **kw)
+
+    @app.route("/login", methods=("POST",))
+    def login(req):
+        s = req.start_session(req.form["user"], int(req.form.get("role", ROLE_USER)))
+        if mark:
+            s["c"] = "csrf-" + req.form["user"]
+        return Response.redirect("/me")
+
+    @app.route("/me", methods=("GET", "POST"))
+    def me(req):
+        s = req.session
+        if s is None:
+            return Response("nobody", 401, content_type="text/plain")
+        return {
+            "user": s.user,
+            "role": s.role,
+            "idle": s.idle,
+            "c": s.get("c"),
+            "n": s.get("n", 0),
+        }
+
+    @app.route("/count")
+    def count(req):
+        req.session["n"] = req.session.get("n", 0) + 1
+        return "ok"
+
+    @app.route("/rotate", methods=("POST",))
+    def rotate(req):
+        req.rotate_session()
+        return "rotated"
+
+    @app.route("/logout", methods=("POST",))
+    def logout(req):
+        req.end_session()
+        return Response.redirect("/")
+
+    @app.route("/theme")
+    def theme(req):
+        r = Response("t")
+        r.set_cookie("theme", "dark")
+        return r
+
+    return app

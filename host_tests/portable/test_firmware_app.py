@@ -1,14 +1,15 @@
 # The admin app's handlers (firmware/admin/app.py) with an injected clock and a stand-in for
 # the server's request object: timeouts, throttle waits and their expiry, without sleeping.
 from _firmware_modules import Log, scratch
+from _firmware_modules import admin_app as _app
 
-from _support import FakeClock
+from _support import TicksWall as Wall
 from admin.account import Account
 from admin.app import Admin
 from admin.board import DEFAULTS
 from admin.settings import Settings
 from sessionring.request import Request
-from sessionring.ring import ROLE_ADMIN
+from sessionring.session import ROLE_ADMIN
 
 PW = "the admin password"
 HOST = "192.168.4.1"
@@ -46,38 +47,6 @@ def Req(app, method, path, form=None, cookies=None, headers=None, query=None):
     if query:
         path += "?" + _encode(query)
     return Request.make(method, path, h, body, store=app.ring, client=("192.168.4.2", 50000))
-
-
-class Wall(FakeClock):
-    # A ticks clock that is also a wall clock (time(), gmtime()): one clock moves both.
-    def __init__(self, unix=1800000000):
-        super().__init__()
-        self.unix = unix
-
-    def advance(self, ms):
-        super().advance(ms)
-        self.unix += ms / 1000
-
-    def time(self):
-        return int(self.unix)
-
-    def gmtime(self, secs=0):
-        return (1970, 1, 1, 0, 0, 0, 3, 1)
-
-
-def _app(name, log=None, **prof):
-    d = scratch(name)
-    p = dict(DEFAULTS)
-    p.update({"name": "t", "slots": 4, "pbkdf2_iterations": 10})
-    p.update(prof)
-    st = Settings(d, p)
-    st.load(Log())
-    acct = Account(d, 10)
-    acct.setup(Log(), given=PW)
-    clock = Wall()
-    net = {"mode": "host", "ssid": "", "ip": ""}
-    app = Admin(p, st, acct, net, clock=clock, wall=clock, log=log or Log())
-    return app, clock
 
 
 def _call(app, req):

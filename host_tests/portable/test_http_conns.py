@@ -4,20 +4,11 @@ import asyncio
 import sys
 
 from _http_support import Client, fetch, serving, until, within
+from _http_support import ok_app as _app
 
 from _support import FakeClock
 from sessionring.http import Response, Server
 from sessionring.ring import RingFull
-
-
-def _app(**kw):
-    app = Server(**kw)
-
-    @app.route("/", methods=("GET", "POST"))
-    def index(req):
-        return "ok"
-
-    return app
 
 
 def _timed(start=0):
@@ -413,7 +404,7 @@ def test_handler_failures_answer_and_close_that_connection_only():
 
     serving(app, body)
     names = [e[1] for e in errors]
-    assert names == ["MemoryError", "MemoryError", "ValueError", "RingFull", "TypeError"] + [
+    assert names == ["MemoryError", "MemoryError", "ValueError", "StoreFull", "TypeError"] + [
         "ValueError"
     ], names
     assert app.stats()["errors"] == 6

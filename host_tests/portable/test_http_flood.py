@@ -5,21 +5,11 @@ import asyncio
 import sys
 
 from _http_support import Client, ask, serving, until
+from _http_support import ok_app as _app
 
 from _support import FakeClock
-from sessionring.http import Server
 
 IS_MICROPYTHON = sys.implementation.name == "micropython"
-
-
-def _app(**kw):
-    app = Server(**kw)
-
-    @app.route("/", methods=("GET", "POST"))
-    def index(req):
-        return "ok"
-
-    return app
 
 
 async def _slow(port, source=None):

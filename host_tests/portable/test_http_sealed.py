@@ -2,31 +2,16 @@
 # same binding (cookie, Bearer, opt-in parameter), a Fernet cookie at login, a re-sealed cookie
 # after the handler writes session data or past half the idle timeout, logout and replay,
 # tampered cookies, and a failing handler that leaves nothing valid. Wall clocks are injected.
-from _http_support import Client, fetch, serving
+from _http_support import Client, fetch, serving, session_app
 
+from _support import Wall
 from sessionring import fernet, sealed
-from sessionring.http import Response, Server
-from sessionring.ring import ROLE_ADMIN, ROLE_USER
 from sessionring.sealed import SealedStore
+from sessionring.session import ROLE_ADMIN, ROLE_USER
 
 T0 = 1800000000  # 2027-01-15, Unix seconds
 KEY = bytes(range(32))
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-class Wall:
-    # A wall clock like the time module's (time(), gmtime()), moved by the test.
-    def __init__(self, unix=T0):
-        self.t = unix
-
-    def time(self):
-        return self.t
-
-    def gmtime(self, secs=0):
-        return (1970, 1, 1, 0, 0, 0, 3, 1)
-
-    def advance(self, s):
-        self.t += s
 
 
 def _store(wall, **kw):
@@ -35,37 +20,7 @@ def _store(wall, **kw):
 
 
 def _app(store, **kw):
-    app = Server(store, **kw)
-
-    @app.route("/login", methods=("POST",))
-    def login(req):
-        s = req.start_session(req.form["user"], int(req.form.get("role", ROLE_USER)))
-        s["c"] = "csrf-" + req.form["user"]  # written after the start: the cookie must hold it
-        return Response.redirect("/me")
-
-    @app.route("/me", methods=("GET", "POST"))
-    def me(req):
-        s = req.session
-        if s is None:
-            return Response("nobody", 401, content_type="text/plain")
-        return {"user": s.user, "role": s.role, "c": s.get("c"), "n": s.get("n", 0)}
-
-    @app.route("/count")
-    def count(req):
-        req.session["n"] = req.session.get("n", 0) + 1
-        return "ok"
-
-    @app.route("/rotate", methods=("POST",))
-    def rotate(req):
-        req.rotate_session()
-        return "rotated"
-
-    @app.route("/logout", methods=("POST",))
-    def logout(req):
-        req.end_session()
-        return Response.redirect("/")
-
-    return app
+    return session_app(store, mark=True, **kw)
 
 
 def _cookie(set_cookie):

@@ -1,50 +1,13 @@
 # Session binding: cookie, bearer header, opt-in token parameter; start (no fixation),
 # rotate and end; the cookie's attributes; Secure and __Host- over TLS; a full ring.
 from _http_support import Client, fetch, serving
+from _http_support import session_app as _app
 
 from _support import FakeClock
 from sessionring import token
-from sessionring.http import Response, Server
-from sessionring.ring import ROLE_ADMIN, ROLE_USER, SessionRing
-
-
-def _app(ring, **kw):
-    app = Server(ring=ring, **kw)
-
-    @app.route("/login", methods=("POST",))
-    def login(req):
-        req.start_session(req.form["user"], int(req.form.get("role", ROLE_USER)))
-        return Response.redirect("/me")
-
-    @app.route("/me", methods=("GET", "POST"))
-    def me(req):
-        s = req.session
-        if s is None:
-            return Response("nobody", 401, content_type="text/plain")
-        return {"user": s.user, "role": s.role, "idle": s.idle, "n": s.get("n", 0)}
-
-    @app.route("/count")
-    def count(req):
-        req.session["n"] = req.session.get("n", 0) + 1
-        return "ok"
-
-    @app.route("/rotate", methods=("POST",))
-    def rotate(req):
-        req.rotate_session()
-        return "rotated"
-
-    @app.route("/logout", methods=("POST",))
-    def logout(req):
-        req.end_session()
-        return Response.redirect("/")
-
-    @app.route("/theme")
-    def theme(req):
-        r = Response("t")
-        r.set_cookie("theme", "dark")
-        return r
-
-    return app
+from sessionring.http import Response
+from sessionring.ring import SessionRing
+from sessionring.session import ROLE_ADMIN, ROLE_USER
 
 
 def _form(d):

@@ -5,19 +5,15 @@
 # is measured at most once a second.
 import gc
 
-from _firmware_modules import Log, scratch
+from _firmware_modules import admin_app as _app
 from _http_support import Client, serving
 
-from _support import FakeClock, no_alloc, raises
+from _support import no_alloc, raises
 from admin import web
-from admin.account import Account
-from admin.app import Admin
-from admin.board import DEFAULTS
-from admin.settings import Settings
 from sessionring.http import Response, Server
 from sessionring.response import encode_headers
-from sessionring.ring import ROLE_ADMIN, SessionRing
-from sessionring.session import MISSING, decode_items, encode_items, find_item
+from sessionring.ring import SessionRing
+from sessionring.session import MISSING, ROLE_ADMIN, decode_items, encode_items, find_item
 
 LINES = encode_headers({"X-Frame-Options": "DENY", "Cache-Control": "no-store"})
 
@@ -141,19 +137,6 @@ def test_ring_session_reads_and_counts():
     assert no_alloc(len, r) == 1
     assert no_alloc(r.sweep) == 0
     assert s.expires_in() in (899, 900)
-
-
-def _app(name):
-    d = scratch(name)
-    p = dict(DEFAULTS)
-    p.update({"name": "t", "slots": 4, "pbkdf2_iterations": 10})
-    st = Settings(d, p)
-    st.load(Log())
-    acct = Account(d, 10)
-    acct.setup(Log(), given="the admin password")
-    clock = FakeClock()
-    net = {"mode": "host", "ssid": "", "ip": ""}
-    return Admin(p, st, acct, net, clock=clock, log=Log()), clock
 
 
 def test_pages_carry_the_security_lines():

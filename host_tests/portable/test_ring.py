@@ -1,14 +1,14 @@
 # SessionRing: O(1) lookup, no allocation, expiry, wraparound, eviction, data area.
 from _support import FakeClock, no_alloc, raises
-from sessionring.ring import (
-    HEADER,
+from sessionring.ring import HEADER, RingFull, SessionRing
+from sessionring.session import (
     ROLE_ADMIN,
     ROLE_ANON,
     ROLE_USER,
-    RingFull,
     SessionDataFull,
     SessionEnded,
-    SessionRing,
+    Store,
+    StoreFull,
 )
 
 # Host-scale: not collected on the qemu legs (host_tests/harness.py).
@@ -341,3 +341,24 @@ def test_stats():
     st = ring.stats()
     assert st["capacity"] == 2 and st["live"] == 1 and st["created"] == 1
     assert st["hits"] == 1 and st["misses"] == 1
+
+
+def test_admit_refuses_a_login_while_every_slot_holds_a_live_session():
+    # The full-store rule of a login (session.Store.admit): never evict a live session for it,
+    # unless it replaces the request's own; RingFull is the store-neutral StoreFull.
+    assert RingFull is StoreFull and isinstance(SessionRing(slots=1), Store)
+    clock = FakeClock()
+    ring = SessionRing(slots=2, idle_s=60, clock=clock)
+    a = ring.create("a", ROLE_ADMIN)
+    ring.admit()  # a slot is free
+    b = ring.create("b", ROLE_USER)
+    e = raises(StoreFull, ring.admit)
+    assert "2 session slots" in str(e)
+    assert len(ring) == 2 and a.valid and b.valid  # nobody was logged out by asking
+    ring.admit(a)  # a login that replaces the request's own live session
+    ring.revoke(a)
+    c = ring.create("c")  # takes a's slot: full again
+    raises(StoreFull, ring.admit, a)  # a has ended: replacing it frees nothing
+    assert c.valid
+    clock.advance_s(61)
+    ring.admit()  # the idle sessions have timed out: their slots are free

@@ -7,17 +7,12 @@ import sys
 
 from _firmware_modules import scratch
 
+from _support import Wall as FakeWall
 from _support import raises
 from sessionring import fernet, sealed
-from sessionring.ring import (
-    ROLE_ADMIN,
-    ROLE_USER,
-    SessionDataFull,
-    SessionEnded,
-    SessionRing,
-    encode_items,
-)
+from sessionring.ring import SessionRing
 from sessionring.sealed import ClockNotSet, SealedSession, SealedStore
+from sessionring.session import ROLE_ADMIN, ROLE_USER, SessionDataFull, SessionEnded, encode_items
 
 IS_MICROPYTHON = sys.implementation.name == "micropython"
 VECTORS = "host_tests/portable/data/fernet/"
@@ -25,23 +20,6 @@ T0 = 1800000000  # 2027-01-15, Unix seconds
 K1 = bytes(range(32))
 K2 = bytes(range(100, 132))
 K3 = bytes(range(200, 232))
-
-
-class FakeWall:
-    # A wall clock like the time module's: time() counts from the port's epoch (1970 or 2000).
-    def __init__(self, unix=T0, epoch=1970):
-        self.epoch = epoch
-        self.off = sealed.unix_offset(epoch)
-        self.t = unix - self.off
-
-    def time(self):
-        return self.t
-
-    def gmtime(self, secs=0):
-        return (self.epoch, 1, 1, 0, 0, 0, 5 if self.epoch == 2000 else 3, 1)
-
-    def advance(self, s):
-        self.t += s
 
 
 def _store(wall=None, **kw):
@@ -637,3 +615,13 @@ def test_now_counts_uptime_on_the_ticks_clock():
         clk.advance_s(3600 * 24)
         st.tick()
     assert st.now() == 2 + 10 * 86400
+
+
+def test_the_sealed_store_admits_every_login():
+    # session.Store.admit: nothing is kept per session, so there is no full sealed store
+    st = _store()
+    views = [st.create("u%d" % i) for i in range(5)]
+    for v in views:
+        st.admit()
+        st.admit(v)
+    assert st.capacity is None and len(st) == 0

@@ -6,10 +6,11 @@
 import binascii
 import sys
 
+from _support import Wall
 from sessionring import _plain, fernet
 from sessionring import token as tok
-from sessionring.ring import ROLE_ADMIN
 from sessionring.sealed import SealedStore
+from sessionring.session import ROLE_ADMIN
 
 try:
     import micropython
@@ -22,14 +23,6 @@ T0 = 1800000000
 # bytes per open of an admin cookie handed over as bytes, with touch and pending (measured: about
 # 1000 on the 32-bit faithful build, 1580 on the 64-bit unix port; 4.7 KB on 32-bit before)
 OPEN_BOUND = 1800 if sys.maxsize > 2**32 else 1200
-
-
-class Wall:
-    def time(self):
-        return T0
-
-    def gmtime(self, secs=0):
-        return (1970, 1, 1, 0, 0, 0, 3, 1)
 
 
 def _b64u(b):

@@ -6,24 +6,13 @@ import os
 
 from _firmware_modules import scratch
 
-from _support import raises
+from _support import Wall, raises
 from sessionring import flashfile, sealed
-from sessionring.ring import ROLE_ADMIN
 from sessionring.sealed import SealedStore
+from sessionring.session import ROLE_ADMIN
 
 T0 = 1800000000
 K1 = bytes(range(32))
-
-
-class Wall:
-    def __init__(self, unix=T0):
-        self.t = unix
-
-    def time(self):
-        return self.t
-
-    def gmtime(self, secs=0):
-        return (1970, 1, 1, 0, 0, 0, 3, 1)
 
 
 def _store(wall, folder, **kw):

@@ -3,7 +3,8 @@ from array import array
 
 from _support import no_alloc
 from sessionring import _plain, token
-from sessionring.ring import ROLE_ANON, SessionRing
+from sessionring.ring import SessionRing
+from sessionring.session import ROLE_ANON
 
 # Host-scale: not collected on the qemu legs (host_tests/harness.py).
 HOST_ONLY = ("test_tokens_unique_over_100k_mints",)

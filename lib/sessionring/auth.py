@@ -8,6 +8,8 @@ import time
 
 from micropython import const
 
+from . import token as _tok
+
 _BLOCK = const(64)  # SHA-256 block size
 _DIGEST = const(32)
 _SALT_BYTES = const(16)
@@ -87,16 +89,6 @@ def pbkdf2_sha256(password, salt, iterations, dklen=32):
     return bytes(out[:dklen])
 
 
-def _ct_equal(a, b):
-    # Constant-time equality of two byte strings (time depends on the length only).
-    if len(a) != len(b):
-        return False
-    d = 0
-    for i in range(len(a)):
-        d |= a[i] ^ b[i]
-    return d == 0
-
-
 # -- password hashes ---------------------------------------------------------------------------
 def _b64(b):
     return binascii.b2a_base64(b).decode().rstrip("\n")
@@ -163,7 +155,7 @@ def verify_password(password, stored):
         return False
     if not 1 <= len(salt) <= _MAX_SECRET or not _MIN_HASH <= len(want) <= _MAX_SECRET:
         return False
-    return _ct_equal(pbkdf2_sha256(pw, salt, n, len(want)), want)
+    return _tok.same(pbkdf2_sha256(pw, salt, n, len(want)), want)
 
 
 def iterations_for(ms_budget, measure=None, start=1000, floor=1000):
@@ -192,8 +184,7 @@ def _measure(n):
 
 def new_csrf():
     # A synchronizer token for forms: 192 bits from os.urandom as 32 URL-safe characters.
-    s = binascii.b2a_base64(os.urandom(_CSRF_BYTES)).decode().rstrip("\n")
-    return s.replace("+", "-").replace("/", "_")
+    return _tok.b64url(os.urandom(_CSRF_BYTES), False)
 
 
 def csrf_equal(a, b):
@@ -207,7 +198,7 @@ def csrf_equal(a, b):
         b = b.encode()
     if not a or len(a) != len(b):
         return False
-    return _ct_equal(a, b)
+    return _tok.same(a, b)
 
 
 def _host_ok(host):

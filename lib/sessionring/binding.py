@@ -83,9 +83,7 @@ class Binding:
         st = self.store
         s = st.get(tok, req.view)
         if s is not None:
-            st.touch(s)
-            if type(tok) is not str:
-                s.token = tok.decode()  # handlers see the token as text, as ever
+            st.touch(s)  # (s.token: the view decodes tok when a handler reads it)
         return s
 
     def _deliver(self, req, s):

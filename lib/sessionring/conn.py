@@ -12,7 +12,7 @@ from micropython import const
 
 from .request import Request
 from .response import CONTINUE, fast_answer
-from .session import RingFull
+from .session import StoreFull
 from .sockio import readable, write_all
 
 # what a connection is doing (pool.py reads them for eviction and timeouts)
@@ -93,7 +93,7 @@ def failed(pool, req, e):
             h(req, e)
         except Exception:  # noqa: BLE001 - a broken hook must not break the server
             pass
-    if isinstance(e, (MemoryError, RingFull)):
+    if isinstance(e, (MemoryError, StoreFull)):
         gc.collect()
         return 503
     return 500

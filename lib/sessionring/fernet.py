@@ -2,7 +2,6 @@
 # IV from os.urandom, AES-128-CBC with PKCS7 padding, HMAC-SHA256 over all of that, base64url
 # with padding. A 32-byte key: the first half signs, the second encrypts. The sealed session
 # store (sealed.py) puts its cookies in these; this module knows nothing of sessions.
-import binascii
 import os
 
 from micropython import const
@@ -23,9 +22,7 @@ _TEXT = (str, bytes, bytearray, memoryview)
 
 
 # -- base64url, canonical only ----------------------------------------------------------------
-def b64u_encode(b):
-    s = binascii.b2a_base64(b)
-    return s[: len(s) - 1].replace(b"+", b"-").replace(b"/", b"_").decode()
+b64u_encode = _tok.b64url  # (with padding, as Fernet has it)
 
 
 def b64u_decode(s):
@@ -96,62 +93,85 @@ class Opener:
     # token. Opening a token that fits the buffer allocates only the two hash objects of the
     # MAC, their digests and two memoryview slices. Times are Unix seconds minus base (so a
     # caller can keep them small ints). Not re-entrant: one open() at a time (it never awaits).
+    # (open() is split into steps of few locals each: on MicroPython a call whose locals and
+    # stack need more than 11 words puts its frame on the heap, on every request.)
     def __init__(self, keys, raw_bytes=256, base=0):
         self.keys = keys
         self._pads = [hmac_pads(k[:16]) for k in keys]
         self._ecb = [cryptolib.aes(k[16:], 1) for k in keys]
         self._raw = bytearray(raw_bytes)
+        self._mv = memoryview(self._raw)
         self._base = base
+        self._cur = self._mv  # the decoded token being opened (self._raw, or a bigger one)
+        self._end = 0  # where its MAC starts
         self.kidx = 0  # open(): the index of the key that opened the token
         self.ts = 0  # open(): its timestamp (minus base)
-        self.out = None  # open(): where the plaintext is (out, or a bigger buffer made for it)
+        self.out = None  # open(): where the plaintext was decrypted (out, or a bigger buffer)
 
     def open(self, tok, now, ttl, out, skew=SKEW):
         # The plaintext length (in self.out), or -1 for anything that is not a valid token
         # under one of the keys at time now: junk, forged, truncated, older than ttl seconds
         # (0: no limit), more than skew seconds ahead. The MAC is checked, in constant time,
         # before anything is decrypted. Never raises on bad input.
+        if self._decode(tok) < 0 or self._mac() < 0:
+            return -1
+        ts = _stamp(self._cur, self._base)
+        if ts is None or ts > now + skew or (ttl and ts + ttl < now):
+            return -1
+        self.ts = ts
+        return self._decrypt(out)
+
+    def _decode(self, tok):
+        # The token's bytes into self._cur (a memoryview); where its MAC starts, or -1.
         if not isinstance(tok, _TEXT):
             return -1
         n = len(tok)
         if not 0 < n <= MAX_TOKEN or n % 4:
             return -1
-        raw = self._raw
+        raw = self._mv
         if n // 4 * 3 > len(raw):
-            raw = bytearray(n // 4 * 3)  # a larger token than the buffer: this once
-        m = _tok.b64_into(tok, n, raw, _tok._DECODE)
-        if m < _MIN_RAW or (m - 57) % 16 or raw[0] != _VERSION:
+            raw = memoryview(bytearray(n // 4 * 3))  # a larger token than the buffer: this once
+        self._cur = raw
+        n = _tok.b64_into(tok, n, raw, _tok._DECODE)
+        if n < _MIN_RAW or (n - 57) % 16 or raw[0] != _VERSION:
             return -1
-        end = m - 32
-        mv = memoryview(raw)
-        signed = mv[:end]
-        found = -1
+        self._end = n - 32
+        return n - 32
+
+    def _mac(self):
+        # The index of the key whose MAC the token carries (also in self.kidx), or -1.
+        signed = self._cur[: self._end]
         for i in range(len(self._pads)):
-            if _tok.equal(hmac_with(self._pads[i], signed), 0, raw, end, 32):
-                found = i
-                break
-        if found < 0:
-            return -1
-        ts = _stamp(raw, self._base)
-        if ts is None or ts > now + skew or (ttl and ts + ttl < now):
-            return -1
-        n = end - 25  # ciphertext bytes
+            if self._mac_is(i, signed):
+                self.kidx = i
+                return i
+        return -1
+
+    def _mac_is(self, i, signed):
+        return _tok.equal(hmac_with(self._pads[i], signed), 0, self._cur, self._end, 32)
+
+    def _decrypt(self, out):
+        # The ciphertext decrypted with the key of self.kidx into out (or a bigger buffer: then
+        # self.out); the plaintext length, or -1 for bad padding.
+        n = self._end - 25  # ciphertext bytes
         if out is None or len(out) < n:
             out = bytearray(n)
-        self._ecb[found].decrypt(mv[25:end], out)
-        _tok.xor_into(out, 0, raw, 9, n)  # CBC: each block XOR the one before (first: the IV)
-        p = out[n - 1]
-        if not 1 <= p <= 16:
-            return -1
-        d = 0
-        for i in range(n - p, n):
-            d |= out[i] ^ p
-        if d:
-            return -1
-        self.kidx = found
-        self.ts = ts
         self.out = out
-        return n - p
+        self._ecb[self.kidx].decrypt(self._cur[25 : self._end], out)
+        _tok.xor_into(out, 0, self._cur, 9, n)  # CBC: each block XOR the one before (the IV)
+        return _unpad(out, n)
+
+
+def _unpad(out, n):
+    # The length of out[:n] without its PKCS7 padding, or -1 when the padding is bad (every
+    # padding byte is looked at: no early exit).
+    p = out[n - 1]
+    if not 1 <= p <= 16:
+        return -1
+    d = 0
+    for i in range(n - p, n):
+        d |= out[i] ^ p
+    return -1 if d else n - p
 
 
 def unseal(keys, tok, now, ttl=0, skew=SKEW):

@@ -13,15 +13,13 @@ import time
 from micropython import const
 
 from . import token as _tok
-from .session import (  # noqa: F401 - re-exported: apps import them from here
-    MISSING,
-    ROLE_ADMIN,
-    ROLE_ANON,
+from .session import (
     ROLE_USER,
     DataView,
     RingFull,
     SessionDataFull,
     SessionEnded,
+    Store,
     Uptime,
     decode_items,
     encode_items,
@@ -40,7 +38,7 @@ HEADER = const(44)
 USER_BYTES = const(15)
 
 
-class SessionRing(Uptime):
+class SessionRing(Store):
     def __init__(
         self,
         slots=16,
@@ -82,7 +80,7 @@ class SessionRing(Uptime):
     now = Uptime.now  # (in this class's own dict: looked up on every lookup, found at once)
     tick = Uptime.now  # the server's watchdog calls it a few times per second
 
-    # -- the rest of the store interface (binding.py; sealed.py has the same) --------------------
+    # -- the rest of the store protocol (session.Store; admit() is the protocol's own) ----------
     def view(self):
         # A reusable view for get(tok, into=view): the server keeps one per connection.
         return Session(self)
@@ -199,7 +197,7 @@ class SessionRing(Uptime):
         v._ring = self
         v._o = o
         v._gen = self._u16(o + _GEN)
-        v.token = tok
+        v._tok = tok  # (.token: the server's bytearray copy is decoded when read)
         return v
 
     def touch(self, x):
@@ -296,7 +294,7 @@ class SessionRing(Uptime):
         v._ring = self
         v._o = o
         v._gen = gen
-        v.token = _tok.encode((o // self._size) ^ self._mlo, gen ^ self._mhi, secret)
+        v._tok = _tok.encode((o // self._size) ^ self._mlo, gen ^ self._mhi, secret)
         return v
 
     def _view(self, o):
@@ -390,12 +388,14 @@ class Session(DataView):
     # access raises SessionEnded) once the session ends or its slot is reused.
     # Per-session data works like a small dict of str keys to str, bytes, int, bool or None
     # values, stored compactly in the slot's data area.
+    # .token after get(tok): tok as it was given when bytes or a memoryview (get allocates
+    # nothing); as text when str or a bytearray (the server's copy of the request's bytes).
+    _kept = (bytes, memoryview)
 
     def __init__(self, ring):
         self._ring = ring
         self._o = -1
         self._gen = -1
-        self.token = None
 
     @property
     def valid(self):

@@ -3,7 +3,7 @@
 # HMAC-SHA256 over all of that, base64url with padding): encrypted so the browser cannot read
 # it, authenticated so it cannot change it. The device keeps no slot per session: only a small
 # deny-list (logouts) and one generation number per user (log out everywhere), on flash.
-# Same interface as SessionRing (create/get/touch/revoke/revoke_user/rotate/pending/tick).
+# The store protocol of session.Store, as SessionRing has it.
 #
 # Plaintext (version 1): [1][flags] then the body, deflated (zlib format) when flags & 1:
 #   sid 8 | generation 4 | created 4 | expiry 4 (Unix s, 0: none) | role 1
@@ -34,17 +34,9 @@ from .sealed_view import DIRTY as _DIRTY
 from .sealed_view import SCRIPT as _SCRIPT
 from .sealed_view import STALE as _STALE
 from .sealed_view import UNSENT as _UNSENT
-from .sealed_view import SealedSession
+from .sealed_view import SealedSession, rel32
 from .sealed_zip import find_deflater, inflate
-from .session import (  # noqa: F401 - the same exceptions as the ring, for apps to import here
-    ROLE_USER,
-    RingFull,
-    SessionDataFull,
-    SessionEnded,
-    Uptime,
-    encode_items,
-    find_item,
-)
+from .session import ROLE_USER, SessionDataFull, SessionEnded, Store, encode_items, find_item
 
 _PLAIN_V = const(1)
 _COMPRESSED = const(1)
@@ -54,25 +46,7 @@ _MAX_PLAIN = const(4096)  # inflated plaintext cap (against a compressed bomb)
 _KEYS_MAX = const(3)
 _VIEW_BYTES = const(192)  # plaintext a view holds without allocating (an admin cookie: 86)
 _DENY_HEAD = b"sessionring deny 1\n"
-_B_HI = const(26002)  # MIN_UNIX >> 16
-_B_LO = const(128)  # MIN_UNIX & 0xFFFF
-
-
-def _be32(b, o):
-    # big-endian unsigned 32 bits at b[o], with no slice
-    return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]
-
-
-def _rel32(b, o):
-    # The Unix time at b[o] (32 bits, big-endian) in the store's seconds (minus MIN_UNIX),
-    # computed in halves so that it stays a small int on a 32-bit board; 0 for 0 (none), -1 for
-    # a time at or before MIN_UNIX (expired).
-    hi = b[o] << 8 | b[o + 1]
-    lo = b[o + 2] << 8 | b[o + 3]
-    if not hi | lo:
-        return 0
-    t = (hi - _B_HI) * 65536 + lo - _B_LO
-    return t if t > 0 else -1
+_BAD_INPUT = (ValueError, TypeError, IndexError, KeyError, UnicodeError)  # get(): a refused cookie
 
 
 def _deny_whole(data):
@@ -81,7 +55,7 @@ def _deny_whole(data):
 
 
 # -- the store --------------------------------------------------------------------------------
-class SealedStore(Uptime):
+class SealedStore(Store):
     COOKIE_MAX = 4096  # browsers drop a cookie whose name and value exceed this
 
     def __init__(
@@ -151,6 +125,7 @@ class SealedStore(Uptime):
             for i in range(len(lane)):
                 self._put(base + i, lane[i][0], lane[i][1])
         self._deny_ver = 0  # moves on at every deny: views then look at the list again
+        self._into = None  # get(): the view being opened
         self.created = 0
         self.hits = 0
         self.misses = 0
@@ -160,17 +135,10 @@ class SealedStore(Uptime):
         self.script_bumped = 0
         self.deny_writes = 0  # deny-list writes to flash since start (wear: docs/sessions.md)
 
-    # -- the interface shared with SessionRing --------------------------------------------------
-    capacity = None  # no limit on sessions: nothing is kept per session
-
-    def __len__(self):
-        return 0  # the sealed store cannot list or count the sessions it handed out
-
-    def __iter__(self):
-        return iter(())
-
-    def by_handle(self, handle):
-        return None
+    # -- the store protocol (session.Store) ------------------------------------------------------
+    # capacity None, len() 0, no listing, no handles (Store's): the sealed store keeps nothing
+    # per session, so it cannot count or list the sessions it handed out, and admit() never
+    # refuses one.
 
     def view(self):
         # A reusable view with a buffer of its own: opening a cookie into it allocates little.
@@ -251,67 +219,86 @@ class SealedStore(Uptime):
         # The session sealed in tok, or None: junk, forged, expired, revoked, another
         # purpose's, or from before its user's generation bump. Never raises on bad input.
         # into: a view (view()) to open it into; it is unbound when tok is refused.
-        now = self._rel_or(-1)
-        v = None
-        if now >= 0:
-            if not isinstance(into, SealedSession):
-                into = SealedSession(self)
-            try:
-                v = self._open(tok, now, into)
-            except (ValueError, TypeError, IndexError, KeyError, UnicodeError):
-                v = None
-            if v is None and self._op.out is into._own:
-                into._live = False  # its buffer now holds another cookie
+        # (get and the steps below keep to few locals: on MicroPython a call whose locals and
+        # stack need more than 11 words puts its frame on the heap, and this runs per request.)
+        if not isinstance(into, SealedSession):
+            into = SealedSession(self)
+        self._op.out = None
+        self._into = into
+        v = self._try(tok)
         if v is None:
+            if self._op.out is into._own:
+                into._live = False  # its buffer now holds another cookie
             self.misses += 1
         else:
             self.hits += 1
         return v
 
-    def _open(self, tok, now, v):
-        op = self._op
-        op.out = None
-        n = op.open(tok, now, self.idle_s, v._own)
-        if n < 2:
+    def _try(self, tok):
+        # self._open(tok, self._into), None when it raised (a try block costs frame space: the
+        # view comes as an attribute, so that this frame stays small)
+        try:
+            return self._open(tok, self._into)
+        except _BAD_INPUT:
             return None
-        p = op.out
+
+    def _open(self, tok, v):
+        # v bound to the session sealed in tok, or None.
+        now = self._rel_or(-1)
+        if now < 0:
+            return None
+        n = self._op.open(tok, now, self.idle_s, v._own)
+        if n < 2 or self._fields(self._op.out, n, now, v) is None:
+            return None
+        v._ts = self._op.ts
+        v._kidx = self._op.kidx
+        v._tok = tok if type(tok) is not memoryview else bytes(tok)  # (.token: decoded when read)
+        return v
+
+    def _fields(self, p, n, now, v):
+        # v bound to the plaintext p[:n] when it is a live session of this store, else None.
         if p[0] != _PLAIN_V:
             return None
-        flags = p[1]
-        if flags & _COMPRESSED:
-            body = inflate(memoryview(p)[2:n], _MAX_PLAIN)
-            if body is None:
+        if p[1] & _COMPRESSED:
+            p = self._inflated(p, n)
+            if p is None:
                 return None
-            p = bytearray(p[:2]) + body
             n = len(p)
-        if n < _FIXED + 2:
+        u = self._user_at(p, n, now)
+        if u < 0 or self._denied(p, 2, now):
             return None
-        exp = _rel32(p, 18)
-        if exp and now >= exp:
-            return None
-        q = _FIXED
-        pl = p[q]
-        pb = self._pb
-        if pl != len(pb) or q + 1 + pl >= n or not _tok.equal(p, q + 1, pb, 0, pl):
-            return None
-        q += 1 + pl
-        u = q
-        if q + 1 + p[q] > n:
-            return None
-        q += 1 + p[q]
-        find_item(p, q, n, b"")  # every data entry within the plaintext, else ValueError
-        gen = _be32(p, 10)
-        if self._denied(p, 2, now):
-            return None
-        v._store = self
-        v.bind(p, q, n, u, gen, _rel32(p, 14), exp, p[22], flags, self._deny_ver)
-        if gen != self._gen_for(v._user, flags):
+        v.bind(p, u, n)
+        v._dv = self._deny_ver
+        if v._gen != self._gen_for(v._user, v._flags):
             v._live = False
             return None
-        v._ts = op.ts
-        v._kidx = op.kidx
-        v.token = tok if isinstance(tok, str) else str(tok, "utf-8")
         return v
+
+    def _inflated(self, p, n):
+        body = inflate(memoryview(p)[2:n], _MAX_PLAIN)
+        return None if body is None else bytearray(p[:2]) + body
+
+    def _user_at(self, p, n, now):
+        # Where the user name's length byte is in the plaintext p[:n], or -1 when the cookie
+        # has expired, is another purpose's or its fields run past n (ValueError for its data).
+        if n < _FIXED + 2:
+            return -1
+        a = rel32(p, 18)
+        if a and now >= a:
+            return -1
+        if not self._purpose_is(p, n):
+            return -1
+        a = _FIXED + 1 + p[_FIXED]
+        if a + 1 + p[a] > n:
+            return -1
+        find_item(p, a + 1 + p[a], n, b"")  # every data entry within the plaintext
+        return a
+
+    def _purpose_is(self, p, n):
+        pl = p[_FIXED]
+        if pl != len(self._pb) or _FIXED + 1 + pl >= n:
+            return False
+        return _tok.equal(p, _FIXED + 1, self._pb, 0, pl)
 
     def touch(self, x):
         # Mark the session used now: True if it is live. Past half the idle timeout, or when
@@ -336,7 +323,8 @@ class SealedStore(Uptime):
         v = SealedSession(self)
         exp = now + self.absolute_s if self.absolute_s else 0
         u = ub.decode()
-        v.bind(None, 0, 0, u, self._gens.get(u, 0), now, exp, role, 0, self._deny_ver)
+        v.new(u, self._gens.get(u, 0), now, exp, role)
+        v._dv = self._deny_ver
         v._sid[:] = os.urandom(_SID)
         self._seal_view(v, now)
         v._state = _UNSENT
@@ -453,12 +441,15 @@ class SealedStore(Uptime):
 
     def _denied(self, b, o, now):
         # Is the session id at b[o:o + 8] on the deny-list (an entry live at now)?
-        d = self._deny
-        e = self._deny_exp
-        for i in range(self._n):
-            if e[i] > now and _tok.equal(d, i * _SID, b, o, _SID):
+        i = self._n
+        while i:
+            i -= 1
+            if self._deny_exp[i] > now and self._deny_is(i, b, o):
                 return True
         return False
+
+    def _deny_is(self, i, b, o):
+        return _tok.equal(self._deny, i * _SID, b, o, _SID)
 
     def _put(self, i, sid, until):
         self._deny_exp[i] = until

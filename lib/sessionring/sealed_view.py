@@ -18,11 +18,30 @@ from . import token as _tok
 from .fernet import sealed_len
 from .session import MISSING, DataView, SessionEnded, decode_items, find_item
 
+_B_HI = const(26002)  # MIN_UNIX >> 16 (sealed_keys.MIN_UNIX: 2024-01-01)
+_B_LO = const(128)  # MIN_UNIX & 0xFFFF
 DIRTY = const(1)  # view state: data changed since the last seal
 STALE = const(2)  # touch(): past half the idle timeout, or opened with an older key
 UNSENT = const(4)  # create()/rotate(): the token is new
 SCRIPT = const(2)  # plaintext flag: a script's session (API login), its own deny-list lane
 _SID = const(8)
+
+
+def be32(b, o):
+    # big-endian unsigned 32 bits at b[o], with no slice
+    return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]
+
+
+def rel32(b, o):
+    # The Unix time at b[o] (32 bits, big-endian) in the store's seconds (minus MIN_UNIX),
+    # computed in halves so that it stays a small int on a 32-bit board; 0 for 0 (none), -1 for
+    # a time at or before MIN_UNIX (expired).
+    hi = b[o] << 8 | b[o + 1]
+    lo = b[o + 2] << 8 | b[o + 3]
+    if not hi | lo:
+        return 0
+    t = (hi - _B_HI) * 65536 + lo - _B_LO
+    return t if t > 0 else -1
 
 
 class SealedSession(DataView):
@@ -33,7 +52,6 @@ class SealedSession(DataView):
     def __init__(self, store, buf_bytes=0):
         self._store = store
         self._live = False
-        self.token = None
         self._state = 0
         self._kidx = 0  # index of the key that opened the cookie (0: the sealing key)
         self._ts = 0  # when the cookie was sealed
@@ -58,37 +76,52 @@ class SealedSession(DataView):
         b = self._own
         return b if b is not None and len(b) >= n else bytearray(n)
 
-    def bind(self, p, q, n, user, gen, created, exp, role, flags, dv):
-        # The store opened a cookie into this view: p[2:10] is the session id, p[q:n] the
-        # data, user the offset of the name's length byte in p (the name follows it). Or p is
-        # None (a new session): user is the name, the data an empty list.
+    def bind(self, p, u, n):
+        # The store opened a cookie into p[:n] (plaintext layout: sealed.py): p[2:10] is the
+        # session id, p[u] the user name's length, the name and then the data follow it.
         self._live = False
-        if p is None:
-            self._user = user
-            self._ub = user.encode()
-            self._items = []
-        else:
-            ul = p[user]
-            user += 1
-            if ul != len(self._ub) or not _tok.equal(p, user, self._ub, 0, ul):
-                ub = bytes(p[user : user + ul])
-                self._user = ub.decode()  # (UnicodeError: the view stays unbound)
-                self._ub = ub
-            sid = self._sid
-            for i in range(_SID):
-                sid[i] = p[2 + i]
-            self._items = None
+        self._name(p, u)
+        sid = self._sid
+        for i in range(_SID):
+            sid[i] = p[2 + i]
+        self._items = None
+        self._p = p
+        self._q = u + 1 + p[u]
+        self._n = n
+        self._fixed(p)
         self._live = True
         self._state = 0
-        self._p = p
-        self._q = q
-        self._n = n
+
+    def _name(self, p, u):
+        # The user name at p[u + 1:], decoded only when it is not the last cookie's user's.
+        if p[u] != len(self._ub) or not _tok.equal(p, u + 1, self._ub, 0, p[u]):
+            self._new_name(bytes(p[u + 1 : u + 1 + p[u]]))
+
+    def _new_name(self, ub):
+        self._user = ub.decode()  # (UnicodeError: the view stays unbound)
+        self._ub = ub
+
+    def _fixed(self, p):
+        self._flags = p[1]
+        self._gen = be32(p, 10)
+        self._created = rel32(p, 14)
+        self._exp = rel32(p, 18)
+        self._role = p[22]
+
+    def new(self, user, gen, created, exp, role):
+        # A new session (the store seals it next): no data yet.
+        self._user = user
+        self._ub = user.encode()
+        self._items = []
+        self._p = None
+        self._q = self._n = 0
+        self._flags = 0
         self._gen = gen
         self._created = created
         self._exp = exp
         self._role = role
-        self._flags = flags
-        self._dv = dv
+        self._live = True
+        self._state = 0
 
     @property
     def valid(self):

@@ -1,5 +1,6 @@
 # What every session store shares (ring.py keeps sessions in RAM slots, sealed.py in the
-# cookie): the roles, the errors an app catches, and the one encoding of per-session data.
+# cookie): the store protocol (Store), the roles, the errors an app catches, and the one
+# encoding of per-session data. Apps import these names from here.
 from micropython import const
 
 ROLE_ANON = const(0)  # a visitor with a session but no login
@@ -7,9 +8,13 @@ ROLE_USER = const(1)
 ROLE_ADMIN = const(2)
 
 
-class RingFull(Exception):
-    # No slot can be taken without evicting a session of higher privilege (HTTP: 503).
+class StoreFull(Exception):
+    # The store has no room for a new session (HTTP: 503): the ring's slots all hold live
+    # sessions that may not be evicted. ring.RingFull is this class.
     pass
+
+
+RingFull = StoreFull  # (its older name, still caught under it by conn.py)
 
 
 class SessionDataFull(ValueError):
@@ -118,6 +123,25 @@ class DataView:
     # for both stores' views: a view gives _read() -> [(key, value)] (SessionEnded when the
     # session has ended) and _write(items) (SessionDataFull, and nothing changed, when they
     # do not fit).
+    # .token is the session's token as text (None for a view from a listing). A store keeps it
+    # as it came (the server hands over a copy of the request's bytes) in _tok: it is decoded
+    # when read, once, so a request whose handler never reads it never decodes it. (A view
+    # class may keep the types in _kept as they came.)
+    _tok = None
+    _kept = ()
+
+    @property
+    def token(self):
+        t = self._tok
+        if t is not None and type(t) is not str and type(t) not in self._kept:
+            t = str(t, "utf-8")  # (a store only binds a view to well-formed, ASCII text)
+            self._tok = t
+        return t
+
+    @token.setter
+    def token(self, t):
+        self._tok = t
+
     def _find(self, key):
         # key's value, or MISSING (a view may look it up without decoding the rest)
         for k, v in self._read():
@@ -184,3 +208,85 @@ class Uptime:
                 ms %= 1000
             self._ms = ms
         return self._sec
+
+
+class Store(Uptime):
+    # The session store protocol. SessionRing (ring.py: sessions in RAM slots) and SealedStore
+    # (sealed.py: sessions sealed into the cookie, nothing kept per session) implement it;
+    # the server (binding.py) and the admin firmware use a store through it alone. Tokens are
+    # str, bytes or bytearray; a view is the store's handle on one session (DataView: user,
+    # role, handle, valid, expires_in(), token, and the session's data as a small dict).
+    capacity = None  # how many sessions it holds at once; None: no limit
+
+    def view(self):
+        # A new reusable view for get(tok, into=view): the server keeps one per connection.
+        raise NotImplementedError
+
+    def get(self, tok, into=None):
+        # The live session named by tok, bound to `into` (or a new view), or None: unknown,
+        # expired, revoked, forged. Never raises for a bad token.
+        raise NotImplementedError
+
+    def touch(self, x):
+        # The session (a view or token) was used now: its idle timeout counts from here.
+        # True when it is live.
+        raise NotImplementedError
+
+    def admit(self, replacing=None):
+        # StoreFull unless a login may start a session now: a store with a capacity admits
+        # one while it holds fewer live sessions, or when the login replaces `replacing`, a
+        # live view of this store (the request's own session). A full store of live sessions
+        # is never evicted by a login. (create() alone may evict: see the ring's order.)
+        if self.capacity is None or (replacing is not None and replacing.valid):
+            return
+        if len(self) >= self.capacity:
+            raise StoreFull("all %d session slots are in use" % self.capacity)
+
+    def create(self, user, role=ROLE_USER):
+        # A new session for user with role; its view's .token is new. StoreFull when there is
+        # no room for it.
+        raise NotImplementedError
+
+    def rotate(self, x):
+        # A new token for a live session (same user, role, times and data): the old token
+        # stops working. Returns the view; SessionEnded when it is not live.
+        raise NotImplementedError
+
+    def revoke(self, x):
+        # End the session of a view or token. True if it was live.
+        raise NotImplementedError
+
+    def revoke_user(self, user, keep=None):
+        # End every session of user except `keep` (a view or token): password change, log out
+        # everywhere. How many ended, or None when the store cannot count them.
+        raise NotImplementedError
+
+    def pending(self, view):
+        # The token the client must be sent now, or None (a store that keeps the session in
+        # the cookie re-seals it after a change; the ring never re-sends).
+        return None
+
+    def tick(self):
+        # Upkeep, a few times a second (the server's watchdog): reads the clock, at least once
+        # per half ticks period.
+        self.now()
+
+    def sweep(self):
+        # Free what has expired now. How many sessions ended (0 when it cannot tell).
+        return 0
+
+    def __len__(self):
+        # Live sessions (0 when the store cannot count them).
+        return 0
+
+    def __iter__(self):
+        # Views of the live sessions for an admin list (their .token is None), if it can list.
+        return iter(())
+
+    def by_handle(self, handle):
+        # The live session with this public handle (admin pages, revoke forms), or None.
+        return None
+
+    def stats(self):
+        # Counters for a status page: a dict.
+        return {"capacity": self.capacity}

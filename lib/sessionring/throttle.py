@@ -1,14 +1,14 @@
 # The login throttle: failed logins make the next attempt wait, per account and client and
 # per account, in fixed memory; device tokens let a browser that logged in before past the
 # account-wide wait. Checked before any hashing. (auth.py has the hashing it builds on.)
-import hashlib
 import os
 import time
 
 from micropython import const
 
 from . import cookie
-from .auth import _b64, _ct_equal, _pads
+from . import token as _tok
+from .auth import hmac_pads, hmac_with
 
 _BLOCK = const(64)  # SHA-256 block size: the longest HMAC key
 _BYTES = (bytes, bytearray, memoryview)
@@ -17,10 +17,6 @@ _TAG = const(16)  # ... and a 128-bit HMAC-SHA256 tag (22 characters)
 _DEV_MAX = const(160)  # longest device token looked at
 _ADDR = const(0)  # kinds of client entry: an address, or a device token's nonce
 _DEVICE = const(1)
-
-
-def _b64url(b):
-    return _b64(b).rstrip("=").replace("+", "-").replace("/", "_")
 
 
 class Throttle:
@@ -95,7 +91,7 @@ class Throttle:
         self.account_free = account_free
         self.account_base_s = account_base_s
         self.account_max_s = account_max_s
-        self._pads = _pads(key)
+        self._pads = hmac_pads(key)
         # client entries: account, client key, kind, failures, ticks_ms of the latest failure
         self._acct = [None] * slots
         self._who = [None] * slots
@@ -109,18 +105,14 @@ class Throttle:
 
     # -- device tokens ---------------------------------------------------------------------
     def _tag(self, account, nonce):
-        ipad, opad = self._pads
-        h = hashlib.sha256(ipad)
-        h.update(account.encode())
-        h.update(b".")
-        h.update(nonce)
-        return _b64url(hashlib.sha256(opad + h.digest()).digest()[:_TAG])
+        mac = hmac_with(self._pads, account.encode() + b"." + nonce)
+        return _tok.b64url(mac[:_TAG], False)
 
     def device_token(self, account):
         # "<account>.<nonce>.<tag>": names the account; only this throttle's key can sign it.
         if not isinstance(account, str) or not account or not cookie.valid_value(account):
             raise ValueError("account must be a non-empty cookie-safe name")
-        nonce = _b64url(os.urandom(_NONCE))
+        nonce = _tok.b64url(os.urandom(_NONCE), False)
         return "%s.%s.%s" % (account, nonce, self._tag(account, nonce.encode()))
 
     def _nonce(self, account, value):
@@ -141,7 +133,7 @@ class Throttle:
             return None
         tag = rest[13:]
         want = self._tag(account, nonce.encode())
-        if not _ct_equal(tag.encode(), want.encode()):
+        if not _tok.same(tag.encode(), want.encode()):
             return None
         return nonce
 

@@ -3,6 +3,9 @@
 #   token carries no readable meaning) + 16-byte secret from os.urandom (128 bits).
 # The header lets the ring find the slot in O(1); the secret is what proves the session.
 # Checking a token allocates nothing and never raises on bad input.
+# This module also has the library's one base64url (b64url; b64_into decodes) and its one
+# constant-time compare (equal, and same() for two whole byte strings).
+import binascii
 import os
 
 from micropython import const
@@ -55,16 +58,16 @@ def encode(lo, hi, secret):
     raw[2] = hi & 0xFF
     raw[3] = hi >> 8
     raw[4:] = secret
-    out = bytearray(TOKEN_LEN)
-    acc = 0
-    nbits = 0
-    j = 0
-    for x in raw:
-        acc = ((acc << 8) | x) & 0xFFFF
-        nbits += 8
-        while nbits >= 6:
-            nbits -= 6
-            out[j] = _ALPHABET[(acc >> nbits) & 0x3F]
-            j += 1
-    out[j] = _ALPHABET[(acc << (6 - nbits)) & 0x3F]
-    return out.decode()
+    return b64url(raw, False)
+
+
+def b64url(b, pad=True):
+    # The base64url text (str) of bytes b, with its "=" padding, or without when pad is False.
+    s = binascii.b2a_base64(b)  # (standard alphabet, a newline at the end)
+    s = s[: len(s) - 1].replace(b"+", b"-").replace(b"/", b"_")
+    return (s if pad else s.rstrip(b"=")).decode()
+
+
+def same(a, b):
+    # Constant-time equality of two whole byte strings (the time depends on the length only).
+    return len(a) == len(b) and bool(equal(a, 0, b, 0, len(a)))

@@ -10,10 +10,12 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import faithful  # tools/ is on the path: python tools/bench puts it there
+import fwclient
 from hosttools import ToolMissing, find_tool
 
 TOOLS = Path(__file__).resolve().parent.parent
@@ -37,18 +39,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def http_get(port, path, headers=""):
-    """Body of one GET (Connection: close)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        req = "GET %s HTTP/1.1\r\nHost: b\r\n%sConnection: close\r\n\r\n" % (path, headers)
-        s.sendall(req.encode())
-        data = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            data += d
-    return data.split(b"\r\n\r\n", 1)[1]
+def http_get(port, path, headers=()):
+    """Body of one GET; headers: (name, value) pairs."""
+    return fwclient.request(port, "GET", path, headers, timeout=10)[2]
 
 
 class Server:
@@ -156,6 +149,27 @@ def smallest(passes, steps=HEAP_STEPS_K):
         else:
             lo = mid + 1
     return steps[lo]
+
+
+def import_probe(*groups):
+    """MicroPython code that imports each group of modules in turn ("a, b") and prints the heap
+    each kept (gc.mem_alloc() after a collection, bytes) as "kept N N ..."."""
+    code = "import gc\nk = [0] * %d\ngc.collect()\nk[0] = gc.mem_alloc()\n" % (len(groups) + 1)
+    for i, g in enumerate(groups, 1):
+        code += "import %s\ngc.collect()\nk[%d] = gc.mem_alloc()\n" % (g, i)
+    return code + "print('kept', *[k[i + 1] - k[i] for i in range(len(k) - 1)])\n"
+
+
+def kept(out):
+    """The figures of import_probe's line in out, or None when it did not print it."""
+    m = re.search(r"^kept ([\d -]+)", out, re.M)
+    return [int(n) for n in m.group(1).split()] if m else None
+
+
+def probe(exe, code, env, cwd=None):
+    """import_probe's figures from code run on a MicroPython binary (None if it failed)."""
+    argv, cwd = [str(exe), "-c", code], cwd or tempfile.gettempdir()
+    return kept(subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True).stdout)
 
 
 def mpy_cross(src, dst, exe=None, host=True):

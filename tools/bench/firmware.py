@@ -20,25 +20,26 @@ docs/benchmarks.md.
 
 Usage: python tools/bench firmware [--seconds N] [--py micropython|micropython32]...
                                       [--route NAME]... [--json FILE] [--no-write]
-(--route: only these routes, printed as JSON, docs/ left alone.)
+                                      [--sessions sealed] [--requests N]
+(--route: only these routes, printed as JSON, docs/ left alone. --sessions sealed: only the
+sealed store's heap per GET /api/status, from N keep-alive requests on one connection, no wrk,
+printed as JSON with a PASS/MISS line against the 2.5 KB target, docs/ left alone.)
 """
 
 import argparse
 import http.client
 import json
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import faithful
-import run as runtool
 from bench import common
-from bench.common import ROOT, free_port, wrk
+from bench.common import free_port, wrk
+from fwclient import Client, Firmware
 
 RAW = common.SERVERS / "raw.py"
-PROFILE = ROOT / "boards" / "unix" / "board.json"
 PASSWORD = "bench-firmware-password"
 
 # name, method, path, logged in, expected status
@@ -67,55 +68,24 @@ TARGETS = {
     "dashboard_ka1": 0.25,  # the dashboard >= 0.25x raw at 1 keep-alive connection
     "status_alloc": 1536,  # heap per /api/status request <= 1.5 KB (faithful build)
     "dashboard_alloc": 3072,  # heap per dashboard request <= 3 KB (faithful build)
+    "sealed_alloc": 2560,  # heap per sealed /api/status request <= 2.5 KB (faithful build)
 }
 ROUNDS = 3  # 1-connection runs (the targets' figures): raw and firmware alternate this often
 POST_BODY = "username=admin&password=wrong&csrf=bad"
 
 
-Proc = common.Server  # ready on its `ready` line or, for the firmware, its banner
-
-
 def request(port, method, path, headers=None, body=None):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        c.request(method, path, body=body, headers=headers or {})
-        r = c.getresponse()
-        return r.status, r.getheaders(), r.read()
-    finally:
-        c.close()
-
-
-def cookies_of(headers):
-    out = {}
-    for k, v in headers:
-        if k.lower() == "set-cookie":
-            name, _, rest = v.partition("=")
-            out[name.strip()] = rest.split(";", 1)[0]
-    return out
+    r = Client(port).request(method, path, body, headers, origin=False)
+    return r.status, r.body
 
 
 def log_in(port):
     """The session cookie of a form login, as a browser does it."""
-    status, hs, body = request(port, "GET", "/login")
-    csrf = cookies_of(hs).get("csrf")
-    if status != 200 or not csrf or csrf.encode() not in body:
-        raise RuntimeError("GET /login: %d, no CSRF cookie" % status)
-    form = "username=admin&password=%s&csrf=%s" % (PASSWORD, csrf)
-    status, hs, _ = request(
-        port,
-        "POST",
-        "/login",
-        {
-            "Cookie": "csrf=" + csrf,
-            "Origin": "http://127.0.0.1:%d" % port,
-            "Content-Type": "application/x-www-form-urlencoded",
-        },
-        form,
-    )
-    sid = cookies_of(hs).get("sid")
-    if status != 303 or not sid:
-        raise RuntimeError("POST /login: %d, no session cookie" % status)
-    return "sid=" + sid
+    c = Client(port)
+    r = c.login(PASSWORD)
+    if r.status != 303 or "sid" not in c.cookies:
+        raise RuntimeError("POST /login: %d, no session cookie" % r.status)
+    return "sid=" + c.cookies["sid"]
 
 
 def allocated(a, b, requests):
@@ -128,7 +98,7 @@ def allocated(a, b, requests):
 
 
 def mem_total(port):
-    status, _, body = request(port, "GET", "/_mem")
+    status, body = request(port, "GET", "/_mem")
     if status != 200:
         raise RuntimeError(
             "GET /_mem: %d (the firmware started without SESSIONRING_BENCH?)" % status
@@ -136,21 +106,14 @@ def mem_total(port):
     return int(body)
 
 
-def board_file(folder, name, **changes):
-    prof = json.loads(PROFILE.read_text())
-    prof.update(changes)
-    path = Path(folder) / name
-    path.write_text(json.dumps(prof))
-    return path
-
-
-def firmware(py, data, board, sessions=None):
-    port = free_port()
-    env = dict(os.environ)
-    env["SESSIONRING_BENCH"] = "1"
-    env["SESSIONRING_ADMIN_PASSWORD"] = PASSWORD
-    argv, env = runtool.command(py, port, data=data, board=board, environ=env, sessions=sessions)
-    return Proc(argv, env, port, banner="admin page at")
+def firmware(py, folder, sessions=None, **profile):
+    """The firmware as `make run` starts it, with the /_mem route (SESSIONRING_BENCH)."""
+    env = {"SESSIONRING_BENCH": "1", "SESSIONRING_SESSIONS": sessions}
+    fw = Firmware(py, folder, profile, PASSWORD, fast=False, env=env)
+    try:
+        return fw.start()
+    except AssertionError as e:
+        raise RuntimeError("the firmware did not start: %s" % e) from None
 
 
 def raw_server(py, tmp):
@@ -187,7 +150,7 @@ def check_route(port, route, cookie):
     if method == "POST":
         hs["Content-Type"] = "application/x-www-form-urlencoded"
         body = POST_BODY
-    status, _, got = request(port, method, path, hs, body)
+    status, got = request(port, method, path, hs, body)
     if status != want:
         raise RuntimeError("%s %s answered %d, not %d" % (method, path, status, want))
     return len(got)
@@ -220,16 +183,10 @@ def paired(raw, srv, conns, seconds, route, cookie, script, rounds=1):
     return out
 
 
-def measure_firmware(py, tmp, data, seconds, script, raw, res):
-    boards = {
-        "cap": board_file(tmp, "board-cap.json"),
-        "cap16": board_file(tmp, "board-cap16.json", max_conns=16, max_per_client=0),
-    }
-    for capname in ("cap", "cap16"):
-        srv = firmware(py, data, boards[capname])
+def measure_firmware(py, folder, seconds, script, raw, res):
+    for capname, prof in (("cap", {}), ("cap16", {"max_conns": 16, "max_per_client": 0})):
+        srv = firmware(py, folder, **prof)
         try:
-            if not srv.ok:
-                raise RuntimeError("the firmware did not start:\n" + srv.stop())
             cookie = log_in(srv.port)
             for route in ROUTES:
                 name = route[0]
@@ -245,19 +202,22 @@ def measure_firmware(py, tmp, data, seconds, script, raw, res):
                 row["ka16_" + capname] = paired(raw, srv, 16, seconds, route, cookie, script)
                 print(py, capname, name, row, flush=True)
             if not srv.alive():
-                raise RuntimeError("the firmware died:\n" + srv.stop())
+                raise RuntimeError("the firmware died:\n" + srv.output[-2000:])
         finally:
             srv.stop()
 
 
-def measure_sealed(py, tmp, data, seconds, raw, res):
-    srv = firmware(py, data, PROFILE, sessions="sealed")
+def measure_sealed(py, folder, seconds, raw, res):
     try:
-        if not srv.ok:
-            res["sealed"] = {"note": "did not start"}
-            return
-        if not any("sealed in cookies" in line for line in srv.log):
-            res["sealed"] = {"note": "no sealed store in this build: " + " / ".join(srv.log[-3:])}
+        srv = firmware(py, folder, sessions="sealed")
+    except RuntimeError:
+        res["sealed"] = {"note": "did not start"}
+        return
+    try:
+        if "sealed in cookies" not in srv.output:
+            res["sealed"] = {
+                "note": "no sealed store in this build: " + " / ".join(srv.lines[-3:])
+            }
             return
         cookie = log_in(srv.port)
         route = ROUTES[0]
@@ -270,6 +230,40 @@ def measure_sealed(py, tmp, data, seconds, raw, res):
         print(py, "sealed status", r, flush=True)
     finally:
         srv.stop()
+
+
+def sealed_alloc(py, requests):
+    """Heap per sealed GET /api/status: the firmware with SESSIONRING_SESSIONS=sealed, logged
+    in through the form, then `requests` keep-alive requests on one connection between two
+    readings of GET /_mem (on that same connection; the second reading is counted as a request).
+    Load does not change the figure: it counts bytes, not time."""
+    with tempfile.TemporaryDirectory(prefix="sr-bench-fw-") as tmp:
+        srv = firmware(py, tmp, sessions="sealed")
+        try:
+            if "sealed in cookies" not in srv.output:
+                raise RuntimeError("no sealed store in this build: " + srv.output[-300:])
+            cookie = log_in(srv.port)
+            c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+
+            def get(path, headers):
+                c.request("GET", path, headers=headers)
+                r = c.getresponse()
+                body = r.read()
+                if r.status != 200:
+                    raise RuntimeError("GET %s answered %d" % (path, r.status))
+                return body
+
+            hs = {"Cookie": cookie}
+            for _ in range(3):  # warm up: first-use imports and buffers are not per request
+                get("/api/status", hs)
+            a = int(get("/_mem", {}))
+            for _ in range(requests):
+                get("/api/status", hs)
+            b = int(get("/_mem", {}))
+            c.close()
+            return {"py": py, "requests": requests, "alloc": allocated(a, b, requests)}
+        finally:
+            srv.stop()
 
 
 def raw_alloc(raw, seconds):
@@ -285,16 +279,15 @@ def run_all(pys, seconds):
     with tempfile.TemporaryDirectory(prefix="sr-bench-fw-") as tmp:
         script = post_script(tmp)
         for py in pys:
-            data = Path(tmp) / ("data-" + py)
-            data.mkdir()
+            folder = Path(tmp) / ("fw-" + py)
             res = {}
             raw = raw_server(py, tmp)
             try:
                 if not raw.ok:
                     raise RuntimeError("raw.py did not start:\n" + raw.stop())
                 res["raw_alloc"] = raw_alloc(raw, seconds)
-                measure_firmware(py, tmp, data, seconds, script, raw, res)
-                measure_sealed(py, tmp, data, seconds, raw, res)
+                measure_firmware(py, folder, seconds, script, raw, res)
+                measure_sealed(py, folder, seconds, raw, res)
             finally:
                 raw.stop()
             results[py] = res
@@ -469,7 +462,22 @@ def main(argv):
     ap.add_argument("--json", help="also write the raw figures to this file")
     ap.add_argument("--report", help="write the section again from figures saved by --json")
     ap.add_argument("--no-write", action="store_true", help="print, leave docs/ alone")
+    ap.add_argument("--sessions", choices=("sealed",), help="only the sealed store's heap")
+    ap.add_argument("--requests", type=int, default=200, help="requests for --sessions")
     args = ap.parse_args(argv[1:])
+    if args.sessions:
+        rc = 0
+        for py in args.py or ["micropython32"]:
+            r = sealed_alloc(py, args.requests)
+            ok = r["alloc"] <= TARGETS["sealed_alloc"] or py != "micropython32"
+            print(json.dumps(r))
+            print(
+                "%s: heap per sealed GET /api/status %.0f B (target <= %d B on the faithful"
+                " build)%s" % (py, r["alloc"], TARGETS["sealed_alloc"], "" if ok else ": MISS"),
+                flush=True,
+            )
+            rc = rc or (0 if ok else common.MISS_EXIT)
+        return rc
     if args.report:
         saved = json.loads(Path(args.report).read_text())
         md, rows = report(saved["results"], saved["seconds"])

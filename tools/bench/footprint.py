@@ -30,12 +30,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
 import deploy
 import faithful
 from bench import common as benchdoc
 from bench.common import ROOT
+from fwclient import Client, Firmware
 from hosttools import find_tool
 
 BLOCK = 4096
@@ -90,18 +90,18 @@ def stage(board, folder):
     (folder / "probe.py").write_text(PROBE)
 
 
-def boot(folder, heap_kb):
-    """(free, alloc) after boot with `heap_kb`, or (None, reason)."""
-    data = folder / "data"
-    shutil.rmtree(data, ignore_errors=True)
+def _boot(exe, folder, heap_kb, path):
+    """(free, alloc) after the probe's boot with `heap_kb` on `exe` with MICROPYPATH `path`
+    (a fresh data folder: a first boot), or (None, reason)."""
+    shutil.rmtree(folder / "data", ignore_errors=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONRING_")}
     env.update(
-        MICROPYPATH=os.pathsep.join([".frozen", "", str(folder / "lib")]),
+        MICROPYPATH=os.pathsep.join(path),
         SESSIONRING_HOST="127.0.0.1",
         SESSIONRING_PORT="0",
         SESSIONRING_ADMIN_PASSWORD=PASSWORD,
     )
-    argv = [find_tool("micropython"), "-X", "heapsize=%dK" % heap_kb, "probe.py"]
+    argv = [str(exe), "-X", "heapsize=%dK" % heap_kb, "probe.py"]
     try:
         proc = subprocess.run(
             argv, cwd=str(folder), env=env, capture_output=True, text=True, timeout=BOOT_TIMEOUT_S
@@ -115,199 +115,70 @@ def boot(folder, heap_kb):
     return None, "MemoryError" if "MemoryError" in text else text.strip()[-200:]
 
 
-def smallest_heap(folder, hi_kb):
-    """Smallest heap (KB, to 4 KB) that boots, searching up from 8 KB to hi_kb."""
-    lo = 8
-    if boot(folder, hi_kb)[0] is None:
-        return None
-    while hi_kb - lo > 4:
-        mid = (lo + hi_kb) // 2
-        if boot(folder, mid)[0] is None:
-            lo = mid
-        else:
-            hi_kb = mid
-    return hi_kb
+def boot(folder, heap_kb):
+    # the PyPI unix port, the .mpy files stage() wrote
+    return _boot(find_tool("micropython"), folder, heap_kb, [".frozen", "", str(folder / "lib")])
 
 
 # ---- the board-faithful build (tools/faithful.py unix32: 32-bit, the project frozen in)
 
-LISTEN = re.compile(r"sessionring: admin page at http://[\d.]+:(\d+)/")
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
-
-def _profile_file(board, folder):
+def _profile(board):
     prof = json.loads((ROOT / "boards" / board / "board.json").read_text())
     prof["http_host"] = "127.0.0.1"  # on this machine: loopback only
-    path = Path(folder) / "board.json"
-    path.write_text(json.dumps(prof))
-    return path
-
-
-class FrozenFirmware:
-    """The admin firmware on the faithful build, as `make run FAITHFUL=1` starts it, with one
-    board's profile and a given heap, on a free loopback port."""
-
-    def __init__(self, board, heap_kb, folder):
-        self.folder = Path(folder)
-        shutil.rmtree(self.folder / "data", ignore_errors=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONRING_")}
-        env.update(
-            MICROPYPATH=".frozen",
-            SESSIONRING_BOARD=str(_profile_file(board, self.folder)),
-            SESSIONRING_DATA=str(self.folder / "data"),
-            SESSIONRING_HOST="127.0.0.1",
-            SESSIONRING_PORT="0",
-            SESSIONRING_ADMIN_PASSWORD=PASSWORD,
-        )
-        main = faithful.firmware_main()
-        argv = [str(faithful.build("unix32")), "-X", "heapsize=%dK" % heap_kb, str(main)]
-        self.proc = subprocess.Popen(
-            argv,
-            cwd=str(main.parent),
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.port = None
-        deadline = time.monotonic() + BOOT_TIMEOUT_S
-        for line in self.proc.stdout:  # ends when the process does
-            m = LISTEN.search(line)
-            if m:
-                self.port = int(m.group(1))
-                break
-            if time.monotonic() > deadline:
-                break
-
-    def request(self, method, path, body=None, headers=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            h = {"Host": "127.0.0.1:%d" % self.port}
-            h.update(headers or {})
-            conn.request(method, path, body=body, headers=h)
-            r = conn.getresponse()
-            return r.status, r.getheaders(), r.read().decode(errors="replace")
-        finally:
-            conn.close()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(10)
-        self.proc.stdout.close()
-
-
-def serve_login_and_dashboard(f):
-    """'ok' when the firmware served the login page, took a login and served the logged-in
-    dashboard (a page, not a listening line); else what went wrong."""
-    if f.port is None:
-        return "no boot"
-    try:
-        st, hdrs, body = f.request("GET", "/login")
-        m = CSRF.search(body)
-        if st != 200 or not m:
-            return "GET /login: %d" % st
-        cookies = [v.split(";", 1)[0] for k, v in hdrs if k.lower() == "set-cookie"]
-        form = urlencode({"username": "admin", "password": PASSWORD, "csrf": m.group(1)})
-        st, hdrs, _ = f.request(
-            "POST",
-            "/login",
-            form,
-            {
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Origin": "http://127.0.0.1:%d" % f.port,
-                "Cookie": "; ".join(cookies),
-            },
-        )
-        sid = [v.split(";", 1)[0] for k, v in hdrs if k.lower() == "set-cookie"]
-        sid = [c for c in sid if c.startswith("sid=")]
-        if st != 303 or not sid:
-            return "POST /login: %d" % st
-        st, _, body = f.request("GET", "/", headers={"Cookie": sid[0]})
-        if st != 200 or "Free heap" not in body:
-            return "GET / (dashboard): %d" % st
-        return "ok"
-    except OSError as e:
-        return "connection: %s" % e
+    return prof
 
 
 def serves(board, heap_kb, folder):
-    f = FrozenFirmware(board, heap_kb, folder)
+    """'ok' when the faithful build with `heap_kb` served the login page, took a login and
+    served the logged-in dashboard (a page, not a listening line); else what went wrong."""
+    shutil.rmtree(Path(folder) / "data", ignore_errors=True)  # a first boot, every time
+    fw = Firmware("micropython32", folder, _profile(board), PASSWORD, "%dK" % heap_kb, False)
     try:
-        return serve_login_and_dashboard(f)
+        fw.start()
+    except AssertionError:
+        return "no boot"
+    try:
+        c = Client(fw.port)
+        r = c.login(PASSWORD)
+        if r.status != 303 or "sid" not in c.cookies:
+            return "POST /login: %d" % r.status
+        r = c.get("/")
+        return "ok" if r.status == 200 and "Free heap" in r.text else "GET /: %d" % r.status
+    except (OSError, http.client.HTTPException, AssertionError) as e:
+        return "connection: %s" % e
     finally:
-        f.stop()
+        fw.stop()
 
 
 def smallest_serving_heap(board, folder, hi_kb):
     """Smallest heap (KB) in which the faithful build serves login and dashboard: bisection
     to 1 KB, then up until two heaps in a row serve (near the floor a heap that boots may
     still answer 503, and the floor is not quite monotonic)."""
-    if serves(board, hi_kb, folder) != "ok":
-        return None
-    lo = 8
-    while hi_kb - lo > 1:
-        mid = (lo + hi_kb) // 2
-        if serves(board, mid, folder) == "ok":
-            hi_kb = mid
-        else:
-            lo = mid
-    while serves(board, hi_kb + 1, folder) != "ok":
-        hi_kb += 1
-    return hi_kb
+    least = benchdoc.smallest(lambda kb: serves(board, kb, folder) == "ok", range(8, hi_kb + 1))
+    while least and serves(board, least + 1, folder) != "ok":
+        least += 1
+    return least
 
 
 def faithful_boot(board, heap_kb, folder):
     """(free, alloc) after boot on the faithful build with `heap_kb`, or (None, reason)."""
     folder = Path(folder)
-    _profile_file(board, folder)
+    folder.joinpath("board.json").write_text(json.dumps(_profile(board)))
     (folder / "probe.py").write_text(PROBE)
-    shutil.rmtree(folder / "data", ignore_errors=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONRING_")}
-    env.update(
-        MICROPYPATH=".frozen",
-        SESSIONRING_HOST="127.0.0.1",
-        SESSIONRING_PORT="0",
-        SESSIONRING_ADMIN_PASSWORD=PASSWORD,
-    )
-    argv = [str(faithful.build("unix32")), "-X", "heapsize=%dK" % heap_kb, "probe.py"]
-    proc = subprocess.run(
-        argv, cwd=str(folder), env=env, capture_output=True, text=True, timeout=BOOT_TIMEOUT_S
-    )
-    m = re.search(r"footprint: free=(\d+) alloc=(\d+)", proc.stdout)
-    if m:
-        return int(m.group(1)), int(m.group(2))
-    text = proc.stdout + proc.stderr
-    return None, "MemoryError" if "MemoryError" in text else text.strip()[-200:]
-
-
-VIPER_PROBE = (
-    "import gc\ngc.collect()\na = gc.mem_free()\nimport sessionring._viper\n"
-    "gc.collect()\nprint('viper-kept', a - gc.mem_free())\n"
-)
+    return _boot(faithful.build("unix32"), folder, heap_kb, [".frozen"])
 
 
 def viper_heap():
     """{target: bytes} the heap keeps after importing sessionring._viper (its viper functions
     are compiled at import; on the qemu images the machine code lands in the GC heap)."""
-    out = {}
+    out, code = {}, benchdoc.import_probe("sessionring._viper")
     for target in ("armv6m", "armv7m"):
         with faithful.QemuBoard(target) as b:
-            m = re.search(r"viper-kept (\d+)", b.run(VIPER_PROBE))
-            out[target] = int(m.group(1)) if m else None
-    exe = faithful.build("unix32")
-    with tempfile.TemporaryDirectory() as tmp:
-        proc = subprocess.run(
-            [str(exe), "-c", VIPER_PROBE],
-            cwd=tmp,
-            env=dict(os.environ, MICROPYPATH=".frozen"),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    m = re.search(r"viper-kept (\d+)", proc.stdout)
-    out["unix32"] = int(m.group(1)) if m else None
-    return out
+            out[target] = benchdoc.kept(b.run(code))
+    env = dict(os.environ, MICROPYPATH=".frozen")
+    out["unix32"] = benchdoc.probe(faithful.build("unix32"), code, env)
+    return {t: k[0] if k else None for t, k in out.items()}
 
 
 def measure_faithful():
@@ -333,37 +204,16 @@ def measure_faithful():
     return rows
 
 
-PARTS_PROBE = """
-import gc
-gc.collect()
-a0 = gc.mem_alloc()
-import asyncio
-gc.collect()
-a1 = gc.mem_alloc()
-import sessionring.http, sessionring.ring, sessionring.auth, sessionring._viper
-gc.collect()
-a2 = gc.mem_alloc()
-import admin.app, admin.start, admin.pages, admin.settings_page, admin.api
-gc.collect()
-a3 = gc.mem_alloc()
-print("parts", a1 - a0, a2 - a1, a3 - a2)
-"""
-
-
 def faithful_parts(board, folder):
     """What the heap holds after importing each part, on the faithful build (bytes)."""
-    proc = subprocess.run(
-        [str(faithful.build("unix32")), "-c", PARTS_PROBE],
-        cwd=str(folder),
-        env=dict(os.environ, MICROPYPATH=".frozen"),
-        capture_output=True,
-        text=True,
-        timeout=60,
+    code = benchdoc.import_probe(
+        "asyncio",
+        "sessionring.http, sessionring.ring, sessionring.auth, sessionring._viper",
+        "admin.app, admin.start, admin.pages, admin.settings_page, admin.api",
     )
-    m = re.search(r"parts (\d+) (\d+) (\d+)", proc.stdout)
-    if not m:
-        return None
-    return {"asyncio": int(m.group(1)), "library": int(m.group(2)), "admin": int(m.group(3))}
+    env = dict(os.environ, MICROPYPATH=".frozen")
+    k = benchdoc.probe(faithful.build("unix32"), code, env, str(folder))
+    return dict(zip(("asyncio", "library", "admin"), k, strict=True)) if k else None
 
 
 def measure():
@@ -378,7 +228,9 @@ def measure():
             t0 = time.monotonic()
             free, alloc = boot(folder, prof["heap_kb"])
             boot_s = time.monotonic() - t0
-            least = smallest_heap(folder, max(prof["heap_kb"], 64) * 4)
+            hi = max(prof["heap_kb"], 64) * 4  # to 4 KB: the smallest heap that boots
+            boots = lambda kb, d=folder: boot(d, kb)[0] is not None
+            least = benchdoc.smallest(boots, range(8, hi + 1, 4))
         rows.append((board, prof, f, free, alloc, boot_s, least))
         print(
             "%s: flash %d B in %d files (%d blocks); heap %d KB -> free %s; boots from %s KB"

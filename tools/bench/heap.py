@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 from bench import common
+from fwclient import read_answer
 
 CLIENTS, GETS = 16, 5
 TARGET_IDLE_B = 300  # heap held per idle keep-alive connection (issue 15)
@@ -33,32 +34,8 @@ FROZEN = {"microdot_app": "microdot/microdot.py", "sr_app": "sessionring/http.py
 
 
 def _answer(s):
-    """(status, body) of one answer read from s, or None when the peer closed first."""
-    try:
-        return _read(s)
-    except ConnectionResetError:  # closed with our request unread (microdot's close)
-        return None
-
-
-def _read(s):
-    data = b""
-    while b"\r\n\r\n" not in data:
-        d = s.recv(4096)
-        if not d:
-            return None
-        data += d
-    head, body = data.split(b"\r\n\r\n", 1)
-    n = 0
-    for line in head.split(b"\r\n")[1:]:
-        k, _, v = line.partition(b":")
-        if k.strip().lower() == b"content-length":
-            n = int(v)
-    while len(body) < n:
-        d = s.recv(4096)
-        if not d:
-            return None
-        body += d
-    return int(head.split(b" ", 2)[1]), body
+    """The status of one answer read from s, or None when the peer closed first."""
+    return read_answer(s)[0]
 
 
 def _closed(s):
@@ -92,13 +69,13 @@ def clients(port, path, tokens, gets=GETS):
                     connect(i)
                 send(i)
             for i in range(len(tokens)):
-                a = _answer(socks[i])
-                if a is None:  # closed after the check: once more, alone
+                st = _answer(socks[i])
+                if st is None:  # closed after the check: once more, alone
                     socks[i].close()
                     connect(i)
                     send(i)
-                    a = _answer(socks[i])
-                ok += bool(a and a[0] == 200)
+                    st = _answer(socks[i])
+                ok += st == 200
     except OSError:
         pass
     finally:
@@ -131,8 +108,7 @@ def idle(exe, app_dir, module, path, n, args):
         if not srv.ok:
             sys.exit("bench heap: %s did not start: %s" % (module, srv.stop()))
         toks = srv.info["tokens"].split(",")
-        cookie = "Cookie: sid=%s\r\n" % toks[0]
-        common.http_get(srv.port, path, cookie)  # everything a request loads, loaded
+        common.http_get(srv.port, path, [("Cookie", "sid=" + toks[0])])  # all a request loads
         base = int(common.http_get(srv.port, "/_heap"))
         socks = []
         for i in range(n):

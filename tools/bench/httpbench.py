@@ -20,7 +20,6 @@ Usage: python tools/bench http [-- --seconds N --no-write]
 
 import argparse
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -96,16 +95,9 @@ def smallest_heap(mpy_dir, module, path="/"):
 
 def heap_breakdown(mpy_dir):
     """Where (b)'s heap goes: module code, one connection slot, one open connection (bytes)."""
-    env = common.mp_env(mpy_dir)
-    code = (
-        "import gc\ngc.collect()\na=gc.mem_alloc()\nimport asyncio\ngc.collect()\n"
-        "b=gc.mem_alloc()\nimport sessionring.http, sessionring.ring\ngc.collect()\n"
-        "print(b-a, gc.mem_alloc()-b)"
-    )
-    out = subprocess.run(
-        [common.tool("micropython"), "-c", code], env=env, capture_output=True, text=True
-    ).stdout.split()
-    res = {"asyncio": int(out[0]), "modules": int(out[1])}
+    code = common.import_probe("asyncio", "sessionring.http, sessionring.ring")
+    k = common.probe(common.tool("micropython"), code, common.mp_env(mpy_dir))
+    res = {"asyncio": k[0], "modules": k[1]}
     base = {}
     for slots in (1, 16):
         srv = mp_server(mpy_dir, "sr_app", free_port(), args=(str(slots),))
@@ -113,7 +105,8 @@ def heap_breakdown(mpy_dir):
             if not srv.ok:
                 return None
             cookie = "Cookie: sid=%s\r\n" % srv.info["token"]
-            base[slots] = int(http_get(srv.port, "/_heap", cookie))
+            hdr = [("Cookie", "sid=" + srv.info["token"])]
+            base[slots] = int(http_get(srv.port, "/_heap", hdr))
             if slots == 16:
                 socks = []
                 for _ in range(15):  # 15 keep-alive connections, one request each
@@ -121,7 +114,7 @@ def heap_breakdown(mpy_dir):
                     s.sendall(("GET / HTTP/1.1\r\nHost: b\r\n%s\r\n" % cookie).encode())
                     s.recv(1000)
                     socks.append(s)
-                res["connection"] = (int(http_get(srv.port, "/_heap", cookie)) - base[16]) / 15
+                res["connection"] = (int(http_get(srv.port, "/_heap", hdr)) - base[16]) / 15
                 for s in socks:
                     s.close()
         finally:

@@ -27,33 +27,22 @@ import time
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-sys.path[:0] = [str(ROOT / "host_tests")]
-
-import _abuse  # noqa: E402
-from _abuse import Admin, Dribbler, ask, burst, free_heap_kb, request, tcp_established  # noqa: E402
-from _firmware_proc import PASSWORD, Firmware  # noqa: E402
-
-STATUSES = (
-    200,
-    303,
-    400,
-    401,
-    403,
-    405,
-    408,
-    411,
-    413,
-    414,
-    417,
-    421,
-    429,
-    431,
-    500,
-    501,
-    503,
-    505,
+import fwclient
+from fwclient import (
+    PASSWORD,
+    ROOT,
+    Admin,
+    Dribbler,
+    Firmware,
+    ask,
+    burst,
+    free_heap_kb,
+    request,
+    tcp_established,
 )
+
+STATUSES = (200, 303, 400, 401, 403, 405, 408, 411, 413, 414, 417, 421, 429, 431)
+STATUSES += (500, 501, 503, 505)
 FIELDS = ["t_s", "heap_free_kb", "open_conns", "live_sessions", "admin_status", "admin_ms"]
 FIELDS += ["n_%d" % s for s in STATUSES] + ["n_other", "n_closed", "n_hang"]
 PAUSE_S = 0.005  # between one abuser's requests: heavy load, but not a spin on a shared host
@@ -204,7 +193,7 @@ def plot(rows, path, title):
 def soak(seconds, out, py="micropython", seed=1):
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    _abuse.RESET_ON_CLOSE = True
+    fwclient.RESET_ON_CLOSE = True
     work = tempfile.mkdtemp(prefix="soak-")
     fw = Firmware(py, work).start()
     rows = []

@@ -12,8 +12,9 @@ import time
 
 import micropython
 
-from sessionring.ring import ROLE_ADMIN, SessionRing
+from sessionring.ring import SessionRing
 from sessionring.sealed import SealedStore
+from sessionring.session import ROLE_ADMIN
 
 REPEAT = 3
 T0 = 1800000000

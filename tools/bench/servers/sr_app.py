@@ -12,7 +12,8 @@ import micropython
 
 import sessionring.http
 from sessionring.http import Response, Server
-from sessionring.ring import ROLE_ADMIN, SessionRing
+from sessionring.ring import SessionRing
+from sessionring.session import ROLE_ADMIN
 
 argv = sys.argv[1:] + ["", "", "", ""]
 port, conns, kind, work = int(argv[0]), int(argv[1] or 16), argv[2] or "ring", argv[3]
