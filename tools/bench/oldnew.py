@@ -81,16 +81,12 @@ def measure(old_dir, new_dir, rounds, seconds):
                 if not ok:
                     raise SystemExit("%s answered non-2xx: not authenticated" % name)
                 ratios[(name, mode)].append(rps / raw)
-            print("round %d %s: raw %.0f/s, %s" % (
-                i + 1, mode, raw, ", ".join(
-                    "%s %.2fx" % (n, ratios[(n, mode)][-1]) for n, _ in order)), flush=True)  # fmt: skip
-    stages = {}
-    raw, _ = _run(new_dir, "raw", 1, seconds)
-    for name, path, cookie in (("404", "/nope", False), ("no session", "/", False)):
-        rps = _run_nocookie(new_dir, path, seconds)
-        stages[name] = rps
-    stages["session"], _ = _run(new_dir, "sr_app", 1, seconds)
-    stages["raw"] = raw
+            got = ", ".join("%s %.2fx" % (n, ratios[(n, mode)][-1]) for n, _ in order)
+            print("round %d %s: raw %.0f/s, %s" % (i + 1, mode, raw, got), flush=True)
+    stages = {"raw": _run(new_dir, "raw", 1, seconds)[0]}
+    for name, path in (("404", "/nope"), ("no session", "/")):
+        stages[name] = _run_nocookie(new_dir, path, seconds)
+    stages["session"] = _run(new_dir, "sr_app", 1, seconds)[0]
     return ratios, raw_rps, stages
 
 
@@ -101,9 +97,8 @@ def _run_nocookie(app_dir, path, seconds):
 
 def report(ratios, raw_rps, stages, old, rounds, seconds):
     med = {k: statistics.median(v) for k, v in ratios.items()}
-    load = os.getloadavg()
     lines = [
-        "## The server against its older tree, and where the time goes (`python tools/bench oldnew`)",
+        "## Against an older tree, and where the time goes (`python tools/bench oldnew`)",
         "",
         common.machine_line(),
         "Load average before the run: %.2f (1 min). MicroPython unix port (64-bit, PyPI), "
@@ -140,10 +135,8 @@ def report(ratios, raw_rps, stages, old, rounds, seconds):
         ("no session", "+ route, a handler returning a Response (401), no token"),
         ("session", "+ the cookie found, the ring lookup, the handler's bytes"),
     ):
-        lines.append(
-            "| %s (%s) | %.1f | %.1f | %.1f |" % (name, what, us[name], us[name] - us["raw"],
-                                                  us[name] - prev)  # fmt: skip
-        )
+        row = (name, what, us[name], us[name] - us["raw"], us[name] - prev)
+        lines.append("| %s (%s) | %.1f | %.1f | %.1f |" % row)
         prev = us[name]
     rows = [
         (
@@ -155,7 +148,7 @@ def report(ratios, raw_rps, stages, old, rounds, seconds):
     ]
     table, rc = common.verdict(rows)
     lines += ["", "(within 3 %: the spread between runs on this machine)", "", table]
-    print("load average after: %.2f" % load[0])
+    print("load average after: %.2f" % os.getloadavg()[0])
     return "\n".join(lines), rc
 
 
@@ -169,14 +162,15 @@ def main(argv):
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=3)
     ap.add_argument("--no-write", action="store_true")
-    a = ap.parse_args(argv)
+    a = ap.parse_args(argv[1:])
     LOAD0 = os.getloadavg()[0]
     print("load average: %.2f (check it: figures from a busy machine are not valid)" % LOAD0)
     with tempfile.TemporaryDirectory() as tmp:
         old_lib = _old_lib(a.old, Path(tmp) / "src")
         _compile(old_lib, Path(tmp) / "old")
         _compile(common.ROOT / "lib" / "sessionring", Path(tmp) / "new")
-        ratios, raw_rps, stages = measure(Path(tmp) / "old", Path(tmp) / "new", a.rounds, a.seconds)
+        old, new = Path(tmp) / "old", Path(tmp) / "new"
+        ratios, raw_rps, stages = measure(old, new, a.rounds, a.seconds)
     md, rc = report(ratios, raw_rps, stages, a.old, a.rounds, a.seconds)
     print(md)
     if not a.no_write:
@@ -185,4 +179,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[2:] if len(sys.argv) > 1 and sys.argv[1] == "oldnew" else sys.argv[1:]))
+    sys.exit(main(sys.argv[1:]))  # [section name, args...]
