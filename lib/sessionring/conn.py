@@ -13,7 +13,7 @@ from micropython import const
 from .request import Request
 from .response import CONTINUE, fast_answer
 from .session import StoreFull
-from .sockio import readable, write_all
+from .sockio import Parked, readable, write_all
 
 # what a connection is doing (pool.py reads them for eviction and timeouts)
 FREE = const(0)
@@ -52,8 +52,8 @@ class Conn:
         self.owner = 0  # id of the connection task using the record, 0 when free (-1: held
         # by the accept loop for a task not yet started)
         self.sock = None
-        self.addr = None  # the peer's address as accept() gave it
-        self.key = None  # the client's address without its port
+        self.addr = None  # the client's address without its port (Request.client_raw)
+        self.key = None  # the same object: who the fair share counts
         self.task = None
         self.state = FREE
         self.since = 0  # ticks_ms when the current state began
@@ -64,6 +64,7 @@ class Conn:
         self.tls = False  # a TLS socket: read until it would block before parking
         self.first = -1  # TLS: the byte its handshake read, to go first into the buffer
         self.ev = asyncio.Event()  # set when a work slot is handed to it
+        self.park = Parked()  # what it awaits while parked (made once: no coroutine per wait)
 
 
 class Work:

@@ -27,12 +27,15 @@ from .sockio import adopt, readable
 
 
 def _client_key(a):
-    # A client's address without its port: the host of a (host, port) tuple, or the raw
-    # sockaddr (MicroPython unix port) without its two port bytes. None when unknown.
+    # A client's address without its port, which is also all the record keeps of it: the host
+    # of a (host, port) tuple, or the raw sockaddr (MicroPython) with its port bytes zeroed
+    # (still a sockaddr: Request.client_addr reads it). None when unknown.
     if isinstance(a, tuple):
         return a[0]
     if isinstance(a, (bytes, bytearray)) and len(a) > 4:
-        return bytes(a[:2]) + bytes(a[4:])
+        k = bytearray(a)
+        k[2] = k[3] = 0
+        return k
     return None
 
 
@@ -265,47 +268,27 @@ class Pool:
         # Nothing that goes wrong here reaches the accept loop, and the record, the work slot
         # and the socket are always given back. c: a record the accept loop already took;
         # first: the first byte of a TLS connection's first request, read by its handshake.
+        # This coroutine's frame is what a parked connection holds: few locals, the work
+        # elsewhere (conn.serve, _own, _end), so that it stays small.
         me = 0
-        self.tasks += 1
-        if self.tasks > self.peak:
-            self.peak = self.tasks
         try:
-            key = _client_key(addr)
-            if c is None and not self.closing:
-                c = share.take(self, key)
+            c = self._record(addr, c)
             if c is None:
-                c = await share.wait_for_record(self, key)
+                c = await share.wait_for_record(self, _client_key(addr))
             if c is None:
-                self.count.refused += 1
-                s.write(E503)
-                if self.tasks <= self.task_cap():  # (else a flood: no linger)
-                    await conn.linger(s, self._drop, self.lim.linger_ms)
-                return
-            self._nid = self._nid + 1 & 0x3FFFFFFF or 1
-            me = self._nid
-            c.owner = me
-            c.why = 0
-            c.served = 0
-            c.work = None
-            c.sock = s
-            c.addr = addr
-            c.key = key
-            c.task = asyncio.current_task()
-            c.since = c.born = self.clock.ticks_ms()
-            c.first = first
-            c.tls = first >= 0
+                return await self._turn_away(s)
+            me = self._own(c, s, addr, first)
             while True:
                 c.state = IDLE
                 c.since = self.clock.ticks_ms()
                 if c.first < 0:
                     # parked: no work slot, no buffer. (A TLS connection parks only after a
                     # read that would block: mbedtls then holds no decrypted bytes unread.)
-                    await readable(s)
-                try:
-                    w = share.free_work(self, c) or await share.wait_work(self, c)
-                    how = await conn.serve(self, c, w)
-                finally:
-                    share.give_back(self, me)
+                    await c.park.on(s)
+                how = await conn.serve(
+                    self, c, share.free_work(self, c) or await share.wait_work(self, c)
+                )
+                share.give_back(self, me)
                 if how != KEEP:
                     break
             if how != CLOSE:
@@ -326,16 +309,54 @@ class Pool:
         except Exception:  # noqa: BLE001 - a reset or broken connection ends only itself
             pass
         finally:
-            self.tasks -= 1
-            if c is not None and (c.owner == me or me == 0 and c.owner == -1):
-                c.owner = 0
-                c.state = conn.FREE
-                c.task = None
-                c.key = None
-                c.sock = None
-                c.addr = None
-                c.tls = False
-            try:
-                s.close()
-            except Exception:  # noqa: BLE001
-                pass
+            self._end(c, me, s)
+
+    def _record(self, addr, c):
+        # A record for a new connection task: the one the accept loop took, a free one or an
+        # evicted one (share.take), or None.
+        self.tasks += 1
+        if self.tasks > self.peak:
+            self.peak = self.tasks
+        if c is None and not self.closing:
+            c = share.take(self, _client_key(addr))
+        return c
+
+    async def _turn_away(self, s):
+        # No record could be had: 503, and the client's input dropped before the close.
+        self.count.refused += 1
+        s.write(E503)
+        if self.tasks <= self.task_cap():  # (else a flood: no linger)
+            await conn.linger(s, self._drop, self.lim.linger_ms)
+
+    def _own(self, c, s, addr, first):
+        # Record c is this connection's now; its id.
+        self._nid = self._nid + 1 & 0x3FFFFFFF or 1
+        c.owner = self._nid
+        c.why = 0
+        c.served = 0
+        c.work = None
+        c.sock = s
+        c.addr = c.key = _client_key(addr)
+        c.task = asyncio.current_task()
+        c.since = c.born = self.clock.ticks_ms()
+        c.first = first
+        c.tls = first >= 0
+        return c.owner
+
+    def _end(self, c, me, s):
+        # The connection is over: its work slot, its record and its socket are given back.
+        self.tasks -= 1
+        if me:
+            share.give_back(self, me)
+        if c is not None and (c.owner == me or me == 0 and c.owner == -1):
+            c.owner = 0
+            c.state = conn.FREE
+            c.task = None
+            c.key = None
+            c.sock = None
+            c.addr = None
+            c.tls = False
+        try:
+            s.close()
+        except Exception:  # noqa: BLE001
+            pass

@@ -20,6 +20,28 @@ if _q is not None:
         s.setblocking(False)
         return s
 
+    class Parked:
+        # `await p.on(s)`: park the awaiting task until s is readable. One per connection
+        # record, made once: waiting allocates no coroutine (a parked connection holds less).
+        def __init__(self):
+            self.s = None
+            self.armed = False
+
+        def on(self, s):
+            self.s = s
+            self.armed = False  # (a wait cancelled while armed must not end the next one)
+            return self
+
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            if self.armed:
+                self.armed = False
+                raise StopIteration
+            self.armed = True
+            _q.queue_read(self.s)  # the scheduler resumes this task when s is readable
+
 else:
     readable = asyncio.readable
     writable = asyncio.writable
@@ -27,6 +49,10 @@ else:
     def adopt(s):
         s.setblocking(False)
         return asyncio.rawsock(s)
+
+    class Parked:
+        def on(self, s):
+            return readable(s)
 
 
 async def write_all(s, buf, off, end):
