@@ -85,6 +85,7 @@ class Admin:
             handler_json_errors=True,  # the API answers a bad JSON body in JSON (api.py)
             # over TLS no more connections than TLS may have: a slot past them is never used
             max_conns=min(p["max_conns"], p["tls_conns"]) if tls else p["max_conns"],
+            work_slots=p["work_slots"],
             max_per_client=self.per_client_limit(),
             buf_size=p["buf_size"],
             max_body=p["max_body"],

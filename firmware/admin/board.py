@@ -16,7 +16,8 @@ DEFAULTS = {
     "http_port": 80,
     "slots": 8,
     "data_bytes": 96,
-    "max_conns": 4,
+    "max_conns": 8,  # open connections (~250 B each while idle)
+    "work_slots": 2,  # connections served at once (each: buf_size + 1 KB + a Request)
     "max_per_client": 3,  # connections one client address may hold (0: no limit)
     "buf_size": 1536,
     "max_body": 1024,

@@ -201,7 +201,7 @@ def test_connection_limits_come_from_the_profile():
     app, clock = _app("limits", max_conns=5, max_per_client=4)
     assert (app.server.max_conns, app.server.max_per_client) == (5, 4)
     app, clock = _app("limits-default")
-    assert (app.server.max_conns, app.server.max_per_client) == (4, 3)  # board.DEFAULTS
+    assert (app.server.max_conns, app.server.max_per_client) == (8, 3)  # board.DEFAULTS
     for conns, per, want in ((4, 4, 3), (4, 9, 3), (3, 3, 2), (1, 1, 0), (4, 0, 0)):
         app, clock = _app("limits-%d-%d" % (conns, per), max_conns=conns, max_per_client=per)
         assert app.server.max_per_client == want, (conns, per)  # never the last slot

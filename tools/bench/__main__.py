@@ -1,6 +1,7 @@
 """`make bench`: every benchmark, each writing its own section of docs/benchmarks.md.
 
-    python tools/bench [all|ring|sealed|http|heap|footprint|firmware|soak ...] [--strict] [-- ARGS]
+    python tools/bench [all|ring|sealed|http|heap|footprint|firmware|oldnew|soak ...]
+        [--strict] [-- ARGS]
 
 A missed target is reported (MISS, here and in the section) and the exit status stays 0;
 --strict (`make bench STRICT=1`) exits 1 on a MISS. A benchmark that cannot run is always an
@@ -25,8 +26,9 @@ MODULES = {
     "footprint": "footprint",
     "firmware": "firmware",
     "soak": "soak",
+    "oldnew": "oldnew",
 }
-ALL = ("ring", "sealed", "http", "heap", "footprint", "firmware")  # soak: `make soak`
+ALL = ("ring", "sealed", "http", "heap", "footprint", "firmware", "oldnew")  # soak: `make soak`
 
 
 def run_one(name, extra=()):
