@@ -28,7 +28,7 @@ def interp(request):
 
 @pytest.fixture(params=("ring", "sealed"))
 def fw(interp, request, tmp_path):
-    f = Firmware(interp, tmp_path, profile={"sessions": request.param}).start()
+    f = Firmware(interp, tmp_path, profile={"firmware": {"sessions": request.param}}).start()
     f.store = request.param
     yield f
     f.stop()

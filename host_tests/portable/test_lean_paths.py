@@ -12,7 +12,7 @@ from _support import FakeClock, no_alloc, raises
 from admin import web
 from admin.account import Account
 from admin.app import Admin
-from admin.board import DEFAULTS
+from admin.board import profile
 from admin.settings import Settings
 from sessionring.http import Response, Server
 from sessionring.response import encode_headers
@@ -145,8 +145,7 @@ def test_ring_session_reads_and_counts():
 
 def _app(name):
     d = scratch(name)
-    p = dict(DEFAULTS)
-    p.update({"name": "t", "slots": 4, "pbkdf2_iterations": 10})
+    p = profile({"name": "t", "firmware": {"pbkdf2_iterations": 10}, "store": {"slots": 4}})
     st = Settings(d, p)
     st.load(Log())
     acct = Account(d, 10)

@@ -136,9 +136,10 @@ def mem_total(port):
     return int(body)
 
 
-def board_file(folder, name, **changes):
+def board_file(folder, name, **server):
+    # the unix profile with changes to its "server" section
     prof = json.loads(PROFILE.read_text())
-    prof.update(changes)
+    prof["server"] = dict(prof.get("server", {}), **server)
     path = Path(folder) / name
     path.write_text(json.dumps(prof))
     return path
