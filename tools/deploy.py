@@ -266,8 +266,17 @@ def package_jsons(root=ROOT):
     lib = [["sessionring/" + p.name, "lib/sessionring/" + p.name] for p in _lib_sources(root)]
     # firmware/package.json's URLs are relative to firmware/; install it with --target /
     fw = [[rel, rel] for _, rel in sources(root) if not rel.startswith("lib/")]
+    parts = {
+        "lib/sessionring/%s.json" % part: {
+            "urls": [["sessionring/" + f, f] for f in files],
+            "version": version,
+        }
+        for part, files in library_parts(root).items()
+    }
     return {
         "package.json": {"urls": lib, "version": version},
+        # each part of the library on its own: core.json and the parts an app uses
+        **parts,
         "firmware/package.json": {"urls": fw, "version": version},
         # the microdot extension, installed on its own (docs/microdot.md)
         "lib/sessionring/microdot.json": {
@@ -285,10 +294,34 @@ def _lib_sources(root):
     ]
 
 
+PARTS = ("core", "ring", "sealed", "tls")  # lib/sessionring/parts/sessionring-<part>/
+
+
+def library_parts(root=ROOT):
+    """{part: [module file names]} as each part's freeze manifest names them."""
+    out = {}
+    for part in PARTS:
+        files = []
+
+        def package(name, files=(), base_path=".", opt=None, _into=files):
+            _into.extend(files)
+
+        def ignore(*a, **kw):
+            pass
+
+        man = (
+            Path(root) / "lib" / "sessionring" / "parts" / ("sessionring-" + part) / "manifest.py"
+        )
+        scope = {"package": package, "metadata": ignore, "add_library": ignore, "require": ignore}
+        exec(compile(man.read_text(), str(man), "exec"), scope)
+        out[part] = list(files)
+    return out
+
+
 MANIFESTS = (
     "lib/sessionring/manifest.py",
     "firmware/manifest.py",
-)
+) + tuple("lib/sessionring/parts/sessionring-%s/manifest.py" % p for p in PARTS)
 
 
 def format_package(obj):
