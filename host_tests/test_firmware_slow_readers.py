@@ -11,8 +11,7 @@ import threading
 import time
 
 import pytest
-from _abuse import Admin, logged_in
-from _firmware_proc import PASSWORD, Firmware
+from fwclient import PASSWORD, Admin, Firmware, logged_in
 
 from harness import HOST_INTERPRETERS
 
@@ -29,7 +28,7 @@ def interp(request):
 
 @pytest.fixture(params=("ring", "sealed"))
 def fw(interp, request, tmp_path):
-    f = Firmware(interp, tmp_path, profile={"sessions": request.param}).start()
+    f = Firmware(interp, tmp_path, profile={"firmware": {"sessions": request.param}}).start()
     f.store = request.param
     yield f
     f.stop()

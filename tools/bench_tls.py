@@ -60,16 +60,14 @@ class Proc:
     def __init__(self, folder, board, py, heap_kb, tls=True, conns=2, env=None):
         folder = Path(folder)
         prof = json.loads((ROOT / "boards" / board / "board.json").read_text())
-        prof.update(
-            {
-                "http_host": "127.0.0.1",
-                "wifi_mode": "none",
-                "pbkdf2_iterations": 1000,  # the heap a login needs does not depend on it
-                "https": tls,
-                "tls_conns": conns,
-                "handshake_ms": 20000,
-            }
+        prof["firmware"] = dict(
+            prof.get("firmware", {}),
+            http_host="127.0.0.1",
+            wifi_mode="none",
+            pbkdf2_iterations=1000,  # the heap a login needs does not depend on it
+            https=tls,
         )
+        prof["server"] = dict(prof.get("server", {}), tls_conns=conns, handshake_ms=20000)
         (folder / "board.json").write_text(json.dumps(prof))
         data = folder / "data"
         data.mkdir(parents=True, exist_ok=True)
