@@ -45,15 +45,16 @@ _c.close()
 del _c
 
 
-class Conn:
+class Conn(Parked):
     # One open connection's record, preallocated (max_conns of them). No buffer: a
-    # connection between requests holds this, its socket and its parked task.
+    # connection between requests holds this, its socket and its parked task, which awaits the
+    # record itself (sockio.Parked) until the socket is readable.
     def __init__(self):
         self.owner = 0  # id of the connection task using the record, 0 when free (-1: held
         # by the accept loop for a task not yet started)
         self.sock = None
-        self.addr = None  # the client's address without its port (Request.client_raw)
-        self.key = None  # the same object: who the fair share counts
+        self.key = None  # the client's address without its port: who the fair share counts,
+        # and Request.client_raw
         self.task = None
         self.state = FREE
         self.since = 0  # ticks_ms when the current state began
@@ -63,8 +64,6 @@ class Conn:
         self.work = None  # the work slot lent to it, while it is served
         self.tls = False  # a TLS socket: read until it would block before parking
         self.first = -1  # TLS: the byte its handshake read, to go first into the buffer
-        self.ev = asyncio.Event()  # set when a work slot is handed to it
-        self.park = Parked()  # what it awaits while parked (made once: no coroutine per wait)
 
 
 class Work:
@@ -124,7 +123,7 @@ async def serve(pool, c, w):
         buf[0] = c.first
         c.first = -1
         have = 1
-    req.client_raw = c.addr
+    req.client_raw = c.key
     try:
         while True:
             req.reset()
