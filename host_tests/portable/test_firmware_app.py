@@ -3,8 +3,8 @@
 from _firmware_modules import Log, scratch
 from _firmware_modules import admin_app as _app
 from _firmware_modules import admin_profile as _profile
+from _wall import TicksWall as Wall
 
-from _support import TicksWall as Wall
 from admin.account import Account
 from admin.app import Admin
 from admin.settings import Settings
