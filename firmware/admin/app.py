@@ -6,7 +6,8 @@
 #  - the login form, before any session exists, uses a double-submit cookie ("csrf"): the
 #    visitor gets no ring slot, so nobody who is not logged in can take one from a session;
 #  - every POST also passes an exact Origin (else Referer) check; nothing changes on GET.
-# What the pages share (answers, guards, the login path, messages) is in web.py.
+# What the pages share (answers, the guards as decorators, the login path, messages) is in
+# web.py; the handlers here say which guard they need (@web.admin_page, @web.admin_form...).
 import hashlib
 import sys
 
@@ -40,7 +41,7 @@ def fingerprint(cert_der):
     return ":".join("%02X" % b for b in d)
 
 
-class Admin:
+class Admin(web.Site):
     def __init__(
         self, profile, settings, acct, netstate, clock=None, wall=None, log=print, tls=None
     ):
@@ -110,10 +111,6 @@ class Admin:
         self.scheme = "https" if self.secure else "http"
         self.csrf_cookie = cookie.name_for("csrf", self.secure)
         self.device_cookie = cookie.name_for("dev", self.secure)
-        self.headers = dict(web.SECURITY)  # what every page sends (web.py) ...
-        self.header_lines = web.PAGE_LINES  # ... encoded once
-        self.heap_at = None  # web.free_heap(): when it last measured, and what
-        self.heap_free = None
         self._api = None  # api.py once loaded
         self._software = "sessionring %s on %s" % (__version__, _interpreter())
         self._to_idle = self._to_abs = self._to_text = None  # _timeouts_text()
@@ -222,9 +219,9 @@ class Admin:
             token = req.cookies.get(self.csrf_cookie)
             if not isinstance(token, str) or len(token) != _CSRF_LEN:
                 token = auth.new_csrf()
-        o = web.out(self)
+        o = pages.Out()
         pages.login(o, self.name, token, msg)
-        resp = web.html(self, o, status)
+        resp = web.html(o, status)
         if req.cookies.get(self.csrf_cookie) != token:
             resp.set_cookie(self.csrf_cookie, token, secure=self.secure)
         return resp
@@ -234,12 +231,10 @@ class Admin:
             return web.redirect("/")
         return self._login_page(req, 200, None)
 
-    def login(self, req):
-        token = req.cookies.get(self.csrf_cookie)
-        if not web.same_origin(self, req) or not auth.csrf_equal(req.form.get("csrf"), token):
-            return web.forbidden(self)
+    @web.visitor_form
+    def login(self, req, token):
         f = req.form
-        st, got = web.log_in(self, req, f.get("username", ""), f.get("password", ""), True)
+        st, got = self.log_in(req, f.get("username", ""), f.get("password", ""), True)
         if st == web.THROTTLED:
             msg = "Too many failed attempts. Try again in %d s." % got
             resp = self._login_page(req, 429, msg, token)
@@ -248,40 +243,36 @@ class Admin:
         if st == web.WRONG:
             return self._login_page(req, 401, "Wrong user name or password.", token)
         if st == web.FULL:
-            return self._login_page(req, 503, web.full_text(self), token)
+            return self._login_page(req, 503, self.full_text(), token)
         resp = web.redirect("/")
         resp.set_cookie(self.csrf_cookie, "", max_age=0, secure=self.secure)  # used up
-        web.device_cookie(self, resp)
+        self.set_device_cookie(resp)
         return resp
 
-    def logout(self, req):
-        bad = web.post_guard(self, req, web.admin(req))
-        if bad is not None:
-            return bad
+    @web.admin_form
+    def logout(self, req, s):
         req.end_session()
         return web.redirect("/login")
 
     # -- pages -----------------------------------------------------------------------------------
-    def dashboard(self, req):
-        s = web.admin(req)
-        if s is None:
-            return web.redirect("/login")
-        free = web.free_heap(self)
+    @web.admin_page
+    def dashboard(self, req, s):
+        free = self.free_heap()
         st = self.store
         rows = (
             (b"Device", self.name),
             (b"Uptime", pages.duration(st.now())),
             (b"Free heap", "%d KB" % (free // 1024) if free is not None else "n/a"),
-            (b"Sessions", web.sessions_text(self)),
+            (b"Sessions", self.sessions_text()),
             (b"Network", self._network_text()),
             (b"Timeouts", self._timeouts_text()),
             (b"Software", self._software),
         )
         if self.fingerprint:
             rows += ((b"Certificate SHA-256", self.fingerprint),)
-        o = web.out(self)
+        o = pages.Out()
         pages.dashboard(o, self.name, s.get("c"), rows)
-        return web.html(self, o)
+        return web.html(o)
 
     def _timeouts_text(self):
         # "15 min idle, 12 h at most", made again only when a timeout changed
@@ -304,11 +295,9 @@ class Admin:
             return "%s %s, %s" % (mode, n["ssid"], n["ip"])
         return mode
 
-    def sessions(self, req):
-        s = web.admin(req)
-        if s is None:
-            return web.redirect("/login")
-        o = web.out(self)
+    @web.admin_page
+    def sessions(self, req, s):
+        o = pages.Out()
         msg = web.MESSAGES.get(req.query.get("m"))
         if self.sealed:
             st = self.store
@@ -317,13 +306,10 @@ class Admin:
             pages.sealed_sessions(o, self.name, s.get("c"), s, info, msg)
         else:
             pages.sessions(o, self.name, s.get("c"), self.store, s.handle, msg)
-        return web.html(self, o)
+        return web.html(o)
 
-    def revoke(self, req):
-        s = web.admin(req)
-        bad = web.post_guard(self, req, s)
-        if bad is not None:
-            return bad
+    @web.admin_form
+    def revoke(self, req, s):
         target = self.store.by_handle(req.form.get("handle", ""))
         if target is None:
             return web.redirect("/sessions?m=gone")
@@ -333,13 +319,10 @@ class Admin:
         self.store.revoke(target)
         return web.redirect("/sessions?m=revoked")
 
-    def everywhere(self, req):
+    @web.admin_form
+    def everywhere(self, req, s):
         # Log out everywhere: every session of the user ends, this one too (the sealed store
         # bumps the user's generation on flash, so every older cookie is refused).
-        s = web.admin(req)
-        bad = web.post_guard(self, req, s)
-        if bad is not None:
-            return bad
         self.store.revoke_user(USER)
         req.end_session()
         return web.redirect("/login")

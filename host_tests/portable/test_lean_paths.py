@@ -13,6 +13,7 @@ from admin import web
 from admin.account import Account
 from admin.app import Admin
 from admin.board import DEFAULTS
+from admin.pages import Out
 from admin.settings import Settings
 from sessionring.http import Response, Server
 from sessionring.response import encode_headers
@@ -158,27 +159,29 @@ def _app(name):
 
 def test_pages_carry_the_security_lines():
     app, _ = _app("lean-pages")
-    o = web.out(app)
+    o = Out()
     o.w(b"x" * 100)
-    page = web.html(app, o)
+    page = web.html(o)
     assert bytes(page.body) == b"x" * 100 and page.status == 200
     assert page.lines == web.PAGE_LINES and b"X-Frame-Options: DENY\r\n" in page.lines
     assert b"Content-Security-Policy: default-src 'none'; style-src 'sha256-" in page.lines
     assert web.json({"a": 1}).content_type == "application/json"
+    bad = app.forbidden()  # the app's own problem pages too
+    assert bad.status == 403 and bad.lines == web.PAGE_LINES and b"Forbidden" in bytes(bad.body)
 
 
 def test_free_heap_is_measured_at_most_once_a_second():
     app, clock = _app("lean-heap")
-    first = web.free_heap(app)
+    first = app.free_heap()
     if not hasattr(gc, "mem_free"):  # CPython: nothing to report
         assert first is None
         return
     at = app.heap_at
     junk = [bytearray(256) for _ in range(40)]
-    assert web.free_heap(app) == first and app.heap_at == at  # remembered within the second
+    assert app.free_heap() == first and app.heap_at == at  # remembered within the second
     clock.advance(999)
-    assert web.free_heap(app) == first
+    assert app.free_heap() == first
     clock.advance(1)
-    again = web.free_heap(app)
+    again = app.free_heap()
     assert app.heap_at != at and again < first + 64 * 1024
     del junk
