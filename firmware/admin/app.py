@@ -21,6 +21,13 @@ from .account import USER
 
 _CSRF_LEN = 32  # auth.new_csrf(): 32 URL-safe characters
 _ANY = ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")  # (HEAD goes with GET)
+# The API's routes: path -> the methods it takes, its Allow line, its function in api.py. Each
+# takes every method, so that a wrong one gets the API's JSON 405 (api.wrong_method).
+_API = {
+    "/api/status": (("GET", "HEAD"), "GET, HEAD, OPTIONS", "status"),
+    "/api/login": (("POST",), "POST, OPTIONS", "login"),
+    "/api/logout": (("POST",), "POST, OPTIONS", "logout"),
+}
 GEN_FILE = "sealed_gens.json"  # sealed store: the users' generations, in the data folder
 DENY_FILE = "sealed_deny.txt"  # sealed store: its deny-list (logouts), in the data folder
 
@@ -115,19 +122,16 @@ class Admin(web.Site):
         self._software = "sessionring %s on %s" % (__version__, _interpreter())
         self._to_idle = self._to_abs = self._to_text = None  # _timeouts_text()
         r = self.server.route
-        r("/login", methods=("GET", "POST"))(self._either(self.login_form, self.login))
+        r("/login", methods=("GET", "POST"))(self.login_route)
         r("/", methods=("GET",))(self.dashboard)
         r("/sessions", methods=("GET",))(self.sessions)
         r("/sessions/revoke", methods=("POST",))(self.revoke)
         r("/sessions/everywhere", methods=("POST",))(self.everywhere)
-        r("/settings", methods=("GET", "POST"))(
-            self._either(self.settings_form, self.settings_save)
-        )
+        r("/settings", methods=("GET", "POST"))(self.settings_route)
         r("/logout", methods=("POST",))(self.logout)
-        # the API takes every method, so that a wrong one gets its JSON 405 (api.py)
-        r("/api/status", methods=_ANY)(self._api_route(("GET", "HEAD"), self.api_status))
-        r("/api/login", methods=_ANY)(self._api_route(("POST",), self.api_login))
-        r("/api/logout", methods=_ANY)(self._api_route(("POST",), self.api_logout))
+        call = self.api_call  # (one bound method for the three)
+        for path in _API:
+            r(path, methods=_ANY)(call)
 
     def _sealed(self, clock, wall, log):
         # The sealed store from the profile's key file, or None (logged) when it cannot be
@@ -165,25 +169,6 @@ class Admin(web.Site):
     def ring(self):
         return self.store  # the store under its older name
 
-    def _api_route(self, methods, handler):
-        # An API route: its methods to handler, the others to the API's JSON 405.
-        allow = ", ".join(methods + ("OPTIONS",))
-
-        def route(req):
-            if req.method in methods:
-                return handler(req)
-            return self.api().wrong_method(req, allow)
-
-        return route
-
-    @staticmethod
-    def _either(get, post):
-        # One handler per path: GET (and HEAD) to get, POST to post.
-        def handler(req):
-            return post(req) if req.method == "POST" else get(req)
-
-        return handler
-
     # -- configuration -------------------------------------------------------------------------
     def per_client_limit(self):
         # The profile's max_per_client, but below max_conns: one device never takes the last
@@ -214,6 +199,10 @@ class Admin(web.Site):
         self.store.absolute_s = self.settings["absolute_s"]
 
     # -- login -----------------------------------------------------------------------------------
+    def login_route(self, req):
+        # /login: GET (and HEAD) the form, POST it
+        return self.login(req) if req.method == "POST" else self.login_form(req)
+
     def _login_page(self, req, status, msg, token=None):
         if token is None:
             token = req.cookies.get(self.csrf_cookie)
@@ -328,6 +317,10 @@ class Admin(web.Site):
         return web.redirect("/login")
 
     # -- rarely used parts: loaded on first use, to keep the heap free after boot ---------------
+    def settings_route(self, req):
+        # /settings: GET (and HEAD) the page, POST one of its forms
+        return self.settings_save(req) if req.method == "POST" else self.settings_form(req)
+
     def settings_form(self, req):
         from . import settings_page
 
@@ -348,14 +341,14 @@ class Admin(web.Site):
             self._api = m
         return m
 
-    def api_status(self, req):
-        return self.api().status(self, req)
-
-    def api_login(self, req):
-        return self.api().login(self, req)
-
-    def api_logout(self, req):
-        return self.api().logout(self, req)
+    def api_call(self, req):
+        # Every API route, every method: a method the route takes to its function in api.py,
+        # the others to the API's JSON 405 with the route's Allow line.
+        methods, allow, name = _API[req.path]
+        m = self.api()
+        if req.method in methods:
+            return getattr(m, name)(self, req)
+        return m.wrong_method(req, allow)
 
 
 def _interpreter():

@@ -88,7 +88,7 @@ def _call(app, req):
         "/sessions/revoke": app.revoke,
         "/sessions/everywhere": app.everywhere,
         "/logout": app.logout,
-        "/api/status": app.api_status,
+        "/api/status": app.api_call,
     }.get(path)
     if handler is None:
         if path == "/login":
