@@ -11,7 +11,13 @@ from sessionring.session import ROLE_ADMIN
 
 ring = SessionRing(slots=4, data_bytes=32)
 app = Server(
-    ring=ring, max_body=64, max_headers=12, request_timeout_ms=500, linger_ms=50, hosts=("h",)
+    store=ring,
+    max_body=64,
+    max_headers=12,
+    request_timeout_ms=500,
+    linger_ms=50,
+    hosts=("h",),
+    max_conns=16,  # (test_http_lowmem: a burst of 16 held open at once)
 )
 
 
@@ -78,13 +84,21 @@ _hog = []
 
 @app.route("/hog", methods=("POST",))
 def hog(req):
-    # take nearly all the free heap and keep it (MicroPython under a small -X heapsize only)
-    try:
-        while True:
-            _hog.append(bytearray(256))
-    except MemoryError:
-        pass
-    del _hog[-8:]  # enough to answer this request
+    # take nearly all the free heap and keep it (MicroPython under a small -X heapsize only):
+    # blocks of 256 bytes, then smaller ones into the gaps those leave, down to the smallest,
+    # so that no fragment is left for a connection's small objects; then give back 2 KB,
+    # enough to answer this request but not to hold a burst of 16 connections
+    for n in (256, 64, 16, 1):
+        try:
+            while True:
+                _hog.append(bytearray(n))
+        except MemoryError:
+            pass
+    for _ in range(64):
+        if len(_hog[-1]) >= 256:
+            break
+        _hog.pop()  # (the smallest first: they sit in the gaps)
+    _hog[-8:] = []
     return b"hogged"
 
 
