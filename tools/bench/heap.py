@@ -4,7 +4,7 @@ frozen in too), each app on its framework's public API:
 
   (m) servers/microdot_app.py: route /a checks a cookie against a dict of 16 tokens (no JWT);
   (s) servers/sr_app.py: sessionring's Server with 16 sessions in a ring (`--store sealed`:
-      the sealed store), passing --work-slots on when the Server has that option.
+      the sealed store).
 
 For each: the smallest `-X heapsize` (bisection) that serves 16 keep-alive clients with their
 own sessions, all connected at once, 5 authenticated GETs each (every answer a 200); and the
@@ -13,7 +13,7 @@ heap in use after a collection (GET /_heap) against the same figure before they 
 divided by N. Only the app's own .mpy is loaded from a folder; the check that the framework
 came from the frozen image is part of the run. Writes the "heap" section of docs/benchmarks.md.
 
-Usage: python tools/bench heap [-- --idle N --store ring|sealed --work-slots N --no-write]
+Usage: python tools/bench heap [--idle N --store ring|sealed --no-write]
 """
 
 import argparse
@@ -86,7 +86,7 @@ def clients(port, path, tokens, gets=GETS):
 
 
 def _args(module, args):
-    return (CLIENTS + 1, args.store, args.work_slots or "") if module == "sr_app" else ()
+    return (CLIENTS + 1, args.store) if module == "sr_app" else ()
 
 
 def smallest_heap(exe, app_dir, module, path, args):
@@ -146,65 +146,66 @@ def measure(args):
     return res
 
 
+ABOUT = (
+    "The board-faithful build with microdot 2.7.0's core frozen in beside the project "
+    "(build/faithful/unix32-bench: MicroPython v1.28.0, 32-bit); each app imports its "
+    "framework from the image (checked: %s, %s), only the app itself is a .mpy. (m) "
+    "microdot: a route that checks a cookie against a dict of 16 tokens, no JWT; (s) "
+    "sessionring's Server, %s. %d clients with their own sessions, all connected at "
+    "once, %d authenticated GETs each; idle: %d keep-alive connections left open after one "
+    "request each, the heap in use after a collection against the figure before, divided "
+    "by %d."
+)
+
+
+HEAD = "app | smallest heap, 16 clients x 5 GETs | heap held per idle connection | idle "
+HEAD += "connections still open"
+
+
 def report(res, args):
     m, s = res["m"], res["s"]
     kb = lambda h: ("%d KB" % h) if h else "more than %d KB" % common.HEAP_STEPS_K[-1]  # noqa: E731
     store = "16 sessions in a ring" if args.store == "ring" else "the sealed store"
+    rows = [
+        (
+            label,
+            kb(res[k]["heap"]),
+            "%.0f B" % res[k]["idle"],
+            "%d of %d" % (res[k]["open"], args.idle),
+        )
+        for k, label in (("m", "(m) microdot 2.7.0, token dict"), ("s", "(s) sessionring"))
+    ]
     lines = [
         "## sessionring beside microdot, both frozen (`python tools/bench heap`)",
         "",
         common.machine_line(),
         "",
-        "The board-faithful build with microdot 2.7.0's core frozen in beside the project "
-        "(build/faithful/unix32-bench: MicroPython v1.28.0, 32-bit); each app imports its "
-        "framework from the image (checked: %s, %s), only the app itself is a .mpy. (m) "
-        "microdot: a route that checks a cookie against a dict of 16 tokens, no JWT; (s) "
-        "sessionring's Server, %s%s. %d clients with their own sessions, all connected at "
-        "once, %d authenticated GETs each; idle: %d keep-alive connections left open after one "
-        "request each, the heap in use after a collection against the figure before, divided "
-        "by %d."
-        % (
-            m["frozen"],
-            s["frozen"],
-            store,
-            ", work_slots=%s" % args.work_slots if args.work_slots else "",
-            CLIENTS,
-            GETS,
-            args.idle,
-            args.idle,
-        ),
+        ABOUT % (m["frozen"], s["frozen"], store, CLIENTS, GETS, args.idle, args.idle),
         "",
-        "| app | smallest heap, 16 clients x 5 GETs | heap held per idle connection "
-        "| idle connections still open |",
-        "|---|---|---|---|",
+        common.table(HEAD, rows),
     ]
-    for key, label in (("m", "(m) microdot 2.7.0, token dict"), ("s", "(s) sessionring")):
-        r = res[key]
-        lines.append(
-            "| %s | %s | %.0f B | %d of %d |"
-            % (label, kb(r["heap"]), r["idle"], r["open"], args.idle)
-        )
     if not m["open"]:
         lines += [
             "",
-            "microdot 2.7.0 closes every connection after its answer (no keep-alive), so its "
-            "clients reconnect for each GET and it holds nothing for an idle client.",
+            "microdot 2.7.0 closes every connection after its answer (no keep-alive), "
+            "so its clients reconnect for each GET and it holds nothing for an idle client.",
         ]
     sh, mh = s["heap"], m["heap"]
-    rows = [
-        (
-            "(s) serves the 16 clients from no more heap than (m)",
-            "%s vs %s" % (kb(sh), kb(mh)),
-            bool(sh and mh and sh <= mh),
-        ),
-        ("(s) within %d KB" % TARGET_HEAP_KB, kb(sh), bool(sh and sh <= TARGET_HEAP_KB)),
-        (
-            "(s) holds at most %d B per idle keep-alive connection" % TARGET_IDLE_B,
-            "%.0f B" % s["idle"],
-            s["idle"] <= TARGET_IDLE_B and s["open"] == args.idle,
-        ),
-    ]
-    table, status = common.verdict(rows)
+    table, status = common.verdict(
+        [
+            (
+                "(s) serves the 16 clients from no more heap than (m)",
+                "%s vs %s" % (kb(sh), kb(mh)),
+                bool(sh and mh and sh <= mh),
+            ),
+            ("(s) within %d KB" % TARGET_HEAP_KB, kb(sh), bool(sh and sh <= TARGET_HEAP_KB)),
+            (
+                "(s) holds at most %d B per idle keep-alive connection" % TARGET_IDLE_B,
+                "%.0f B" % s["idle"],
+                s["idle"] <= TARGET_IDLE_B and s["open"] == args.idle,
+            ),
+        ]
+    )
     return "\n".join(lines + ["", table]), status
 
 
@@ -212,7 +213,6 @@ def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--idle", type=int, default=16, help="idle connections to open")
     ap.add_argument("--store", choices=("ring", "sealed"), default="ring")
-    ap.add_argument("--work-slots", type=int, default=None, help="Server(work_slots=N)")
     ap.add_argument("--no-write", action="store_true", help="print, leave docs/ alone")
     args = ap.parse_args(argv[1:])
     try:
