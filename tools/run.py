@@ -91,6 +91,11 @@ def command(
     if sessions:
         env["SESSIONRING_SESSIONS"] = sessions
     main = str(ROOT / "firmware" / "main.py")
+    if py == "cpython":
+        paths = [ROOT / "firmware", ROOT / "lib", ROOT / "lib" / "hostshim"]
+        env.update(PYTHONPATH=os.pathsep.join(map(str, paths)), PYTHONUNBUFFERED="1")
+        return [sys.executable, main], env
+    heap = "heapsize=" + (heap or "%dK" % json.loads(board.read_text()).get("heap_kb", 1024))
     if py in FAITHFUL:
         # The frozen build runs main.py from a folder of its own: the unix port puts the
         # script's folder first on sys.path, and firmware/admin/ would shadow the frozen app.
@@ -98,22 +103,10 @@ def command(
             exe = str(faithful.build(FAITHFUL[py]))
         except faithful.BuildError as e:
             sys.exit("run: %s" % e)
-        if heap is None:
-            heap = "%dK" % json.loads(board.read_text()).get("heap_kb", 1024)
         env["MICROPYPATH"] = ".frozen"
-        return [exe, "-X", "heapsize=" + heap, str(faithful.firmware_main())], env
-    if py == "micropython":
-        if heap is None:
-            heap = "%dK" % json.loads(board.read_text()).get("heap_kb", 1024)
-        env["MICROPYPATH"] = os.pathsep.join(
-            [".frozen", str(ROOT / "firmware"), str(ROOT / "lib")]
-        )
-        return [micropython_exe(), "-X", "heapsize=" + heap, main], env
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT / "firmware"), str(ROOT / "lib"), str(ROOT / "lib" / "hostshim")]
-    )
-    env["PYTHONUNBUFFERED"] = "1"
-    return [sys.executable, main], env
+        return [exe, "-X", heap, str(faithful.firmware_main())], env
+    env["MICROPYPATH"] = os.pathsep.join([".frozen", str(ROOT / "firmware"), str(ROOT / "lib")])
+    return [micropython_exe(), "-X", heap, main], env
 
 
 def host_certificate(data, board):

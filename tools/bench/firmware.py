@@ -1,29 +1,14 @@
 """Firmware benchmark: the admin firmware's own pages, as `make run` starts it, logged in.
 
-On 127.0.0.1 with wrk as the client, for each interpreter (the PyPI MicroPython unix port,
-and the board-faithful build: tools/faithful.py unix32, 32-bit, library and app frozen in):
-  - the baseline: tools/bench/servers/raw.py (a minimal asyncio responder, no parsing), run
-    right before every firmware run with as many connections (the machine is shared: only a
-    baseline measured next to it compares), and its own heap per request;
-  - the firmware (tools/run.py's command, a fresh data folder, the unix board profile) on its
-    real routes: GET /api/status, / (dashboard), /sessions with the session cookie of a form
-    login; GET /login anonymous; GET /nosuch (404); a POST /login that fails on CSRF (403);
-    keep-alive at 1 connection and at 16, with the profile's connection cap (max_conns 8,
-    max_per_client 7) and with a cap of 16 (max_per_client 0: wrk's 16 connections all come
-    from 127.0.0.1);
-  - heap allocated per request: micropython.mem_total() before and after the 1-connection
-    run, read from GET /_mem, a route the firmware adds only when SESSIONRING_BENCH is set at
-    boot (admin/start.py); the delta over the requests served (the /_mem request included);
-  - the sealed store's /api/status (SESSIONRING_SESSIONS=sealed) at 1 connection, beside.
-Figures are ratios to the raw responder's adjacent run. Writes the "firmware" section of
-docs/benchmarks.md.
+    python tools/bench firmware [--seconds N] [--py micropython|micropython32]...
+                                [--route NAME]... [--no-write] [--sessions sealed [--requests N]]
 
-Usage: python tools/bench firmware [--seconds N] [--py micropython|micropython32]...
-                                      [--route NAME]... [--no-write]
-                                      [--sessions sealed] [--requests N]
-(--route: only these routes, printed as JSON, docs/ left alone. --sessions sealed: only the
-sealed store's heap per GET /api/status, from N keep-alive requests on one connection, no wrk,
-printed as JSON with a PASS/MISS line against the 2.5 KB target, docs/ left alone.)
+With wrk on 127.0.0.1, on the PyPI MicroPython unix port and on the board-faithful build
+(tools/faithful.py unix32), the ROUTES below against the raw asyncio responder run next to them
+(ABOUT states the method, as the "firmware" section of docs/benchmarks.md does), and the sealed
+store's GET /api/status. --route: only these routes, printed as JSON, docs/ left alone.
+--sessions sealed: only the sealed store's heap per GET /api/status, from N keep-alive requests
+on one connection, no wrk, printed as JSON with a PASS/MISS line against its target.
 """
 
 import argparse
@@ -66,11 +51,6 @@ ROUNDS = 3  # 1-connection runs (the targets' figures): raw and firmware alterna
 POST_BODY = "username=admin&password=wrong&csrf=bad"
 
 
-def request(port, method, path, headers=None, body=None):
-    r = Client(port).request(method, path, body, headers, origin=False)
-    return r.status, r.body
-
-
 def log_in(port):
     """The session cookie of a form login, as a browser does it."""
     c = Client(port)
@@ -90,12 +70,10 @@ def allocated(a, b, requests):
 
 
 def mem_total(port):
-    status, body = request(port, "GET", "/_mem")
-    if status != 200:
-        raise RuntimeError(
-            "GET /_mem: %d (the firmware started without SESSIONRING_BENCH?)" % status
-        )
-    return int(body)
+    r = Client(port).get("/_mem")
+    if r.status != 200:
+        raise RuntimeError("GET /_mem: %d (no SESSIONRING_BENCH at boot?)" % r.status)
+    return int(r.body)
 
 
 def firmware(py, folder, sessions=None, **profile):
@@ -109,12 +87,10 @@ def firmware(py, folder, sessions=None, **profile):
 
 
 def raw_server(py, tmp):
-    exe, mpyc, host = common.tool("micropython"), None, True
-    if py == "micropython32":
-        exe, mpyc, host = faithful.build("unix32"), faithful.OUT / "mpy-cross" / "mpy-cross", False
     d = Path(tmp) / ("raw-" + py)
     d.mkdir(exist_ok=True)
-    common.mpy_cross(RAW, d / "raw.mpy", mpyc, host)
+    exe = faithful.build("unix32") if py == "micropython32" else common.tool("micropython")
+    common.mpy_cross(RAW, d / "raw.mpy", py == "micropython32")  # after the build: its mpy-cross
     return common.serve(exe, d, "raw", free_port())
 
 
@@ -142,7 +118,7 @@ def check_route(port, route, cookie):
     if method == "POST":
         hs["Content-Type"] = "application/x-www-form-urlencoded"
         body = POST_BODY
-    status, _ = request(port, method, path, hs, body)
+    status = Client(port).request(method, path, body, hs, origin=False).status
     if status != want:
         raise RuntimeError("%s %s answered %d, not %d" % (method, path, status, want))
 

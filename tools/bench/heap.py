@@ -1,19 +1,8 @@
-"""`python tools/bench heap`: sessionring beside microdot 2.7.0 on the board-faithful build, both
-frozen into one binary (build/faithful/unix32-bench: the unix32 build with microdot's core
-frozen in too), each app on its framework's public API:
-
-  (m) servers/microdot_app.py: route /a checks a cookie against a dict of 16 tokens (no JWT);
-  (s) servers/sr_app.py: sessionring's Server with 16 sessions in a ring (`--store sealed`:
-      the sealed store).
-
-For each: the smallest `-X heapsize` (bisection) that serves 16 keep-alive clients with their
-own sessions, all connected at once, 5 authenticated GETs each (every answer a 200); and the
-heap held per idle keep-alive connection: N connections open after one request each, the
-heap in use after a collection (GET /_heap) against the same figure before they opened,
-divided by N. Only the app's own .mpy is loaded from a folder; the check that the framework
-came from the frozen image is part of the run. Writes the "heap" section of docs/benchmarks.md.
-
-Usage: python tools/bench heap [--idle N --store ring|sealed --no-write]
+"""`python tools/bench heap [--idle N --store ring|sealed --no-write]`: sessionring beside
+microdot 2.7.0, both frozen into one board-faithful binary (build/faithful/unix32-bench), each
+app on its framework's public API (servers/microdot_app.py, servers/sr_app.py): the smallest
+heap that serves 16 clients, and the heap held per idle keep-alive connection. ABOUT below
+states the method, as the "heap" section of docs/benchmarks.md does.
 """
 
 import argparse
@@ -31,11 +20,7 @@ CLIENTS, GETS = 16, 5
 TARGET_IDLE_B = 300  # heap held per idle keep-alive connection (issue 15)
 TARGET_HEAP_KB = 48  # and at most 48 KB for the 16 clients, no more than microdot
 FROZEN = {"microdot_app": "microdot/microdot.py", "sr_app": "sessionring/http.py"}
-
-
-def _answer(s):
-    """The status of one answer read from s, or None when the peer closed first."""
-    return read_answer(s)[0]
+GET = "GET %s HTTP/1.1\r\nHost: b\r\nCookie: sid=%s\r\n\r\n"
 
 
 def _closed(s):
@@ -56,8 +41,7 @@ def clients(port, path, tokens, gets=GETS):
         socks[i] = socket.create_connection(("127.0.0.1", port), timeout=20)
 
     def send(i):
-        req = "GET %s HTTP/1.1\r\nHost: b\r\nCookie: sid=%s\r\n\r\n" % (path, tokens[i])
-        socks[i].sendall(req.encode())
+        socks[i].sendall((GET % (path, tokens[i])).encode())
 
     try:
         for i in range(len(tokens)):
@@ -69,12 +53,12 @@ def clients(port, path, tokens, gets=GETS):
                     connect(i)
                 send(i)
             for i in range(len(tokens)):
-                st = _answer(socks[i])
+                st = read_answer(socks[i])[0]  # None: the server closed first
                 if st is None:  # closed after the check: once more, alone
                     socks[i].close()
                     connect(i)
                     send(i)
-                    st = _answer(socks[i])
+                    st = read_answer(socks[i])[0]
                 ok += st == 200
     except OSError:
         pass
@@ -112,11 +96,9 @@ def idle(exe, app_dir, module, path, n, args):
         base = int(common.http_get(srv.port, "/_heap"))
         socks = []
         for i in range(n):
-            s = socket.create_connection(("127.0.0.1", srv.port), timeout=20)
-            req = "GET %s HTTP/1.1\r\nHost: b\r\nCookie: sid=%s\r\n\r\n" % (path, toks[i % 16])
-            s.sendall(req.encode())
-            _answer(s)
-            socks.append(s)
+            socks.append(socket.create_connection(("127.0.0.1", srv.port), timeout=20))
+            socks[-1].sendall((GET % (path, toks[i % 16])).encode())
+            read_answer(socks[-1])
         held = int(common.http_get(srv.port, "/_heap")) - base
         still = sum(not _closed(s) for s in socks)
         for s in socks:
@@ -126,12 +108,11 @@ def idle(exe, app_dir, module, path, n, args):
 
 def measure(args):
     exe = common.bench_build()
-    mpyc = common.faithful.OUT / "mpy-cross" / "mpy-cross"
     res = {}
     with tempfile.TemporaryDirectory(prefix="sr-bench-heap-") as tmp:
         for key, module, path in (("m", "microdot_app", "/a"), ("s", "sr_app", "/")):
             common.mpy_cross(
-                common.SERVERS / (module + ".py"), Path(tmp) / (module + ".mpy"), mpyc, False
+                common.SERVERS / (module + ".py"), Path(tmp) / (module + ".mpy"), True
             )
             per, still, frozen = idle(exe, tmp, module, path, args.idle, args)
             if frozen != FROZEN[module]:

@@ -1,20 +1,10 @@
-"""HTTP benchmark: sessionring's server against the interpreter's limit and against microdot.
-
-Everything runs in one go on this machine, on 127.0.0.1, with wrk as the client:
-  (a) tools/bench/servers/raw.py: a minimal asyncio responder (no parsing): the baseline;
-  (b) tools/bench/servers/sr_app.py: sessionring serving an authenticated GET
-      (session cookie -> ring lookup -> small body);
-  (c) tools/bench/servers/microdot_app.py: microdot 2.x, a plain route (MicroPython), and its
-      cookie session route (CPython only: it needs PyJWT).
-(b) is also measured with the sealed cookie store (servers/sr_app.py PORT 16 sealed).
-(a), (b) and (c) run on the MicroPython unix port from .mpy files compiled by mpy-cross, with
-keep-alive and with "Connection: close", at 1 and 16 connections. Heap allocated per request
-comes from micropython.mem_total() before and after a run: the 64-bit PyPI port's figures,
-host-only; the board-faithful heap figures (32-bit, frozen, beside microdot) are the "heap"
-section's (bench/heap.py).
-Figures are ratios to (a) in the same run. Writes the "http" section of docs/benchmarks.md.
-
-Usage: python tools/bench http [-- --seconds N --no-write]
+"""`python tools/bench http [--seconds N --no-write]` (`make bench-http`): sessionring's server
+against the interpreter's limit and against microdot, with wrk on 127.0.0.1; the servers are
+SERVED below, with the sealed store beside the ring (STORES). Keep-alive and "Connection:
+close", 1 and 16 connections, on the MicroPython unix port from .mpy files; heap allocated per
+request from micropython.mem_total() (the 64-bit port's, host-only: the board-faithful heap
+figures are bench heap's); CPython's figures beside microdot's session route (it needs PyJWT).
+Ratios to (a) in the same run. Writes the "http" section of docs/benchmarks.md.
 """
 
 import argparse
@@ -92,6 +82,14 @@ SERVERS_LABELS = (
 )
 
 
+SERVED = """\
+- (a) `tools/bench/servers/raw.py`: a minimal asyncio responder, no parsing: the interpreter's \
+limit and the baseline of every ratio.
+- (b) `tools/bench/servers/sr_app.py`: sessionring, an authenticated GET (session cookie -> ring \
+lookup -> small body); a request without a valid session would get 401 and count as an error.
+- (c) `tools/bench/servers/microdot_app.py`: microdot 2.x from PyPI, a plain route."""
+
+
 def report(mp, cp, seconds):
     a, b, c = mp["a"], mp["b"], mp["c"]
     rps = [
@@ -109,12 +107,7 @@ def report(mp, cp, seconds):
         "%d s per run; MicroPython servers run from .mpy files compiled by mpy-cross)." % seconds,
         common.machine_line(),
         "",
-        "- (a) `tools/bench/servers/raw.py`: a minimal asyncio responder, no parsing: "
-        "the interpreter's limit and the baseline of every ratio.",
-        "- (b) `tools/bench/servers/sr_app.py`: sessionring, an authenticated GET "
-        "(session cookie -> ring lookup -> small body); a request without a valid session "
-        "would get 401 and count as an error.",
-        "- (c) `tools/bench/servers/microdot_app.py`: microdot 2.x from PyPI, a plain route.",
+        SERVED,
         "",
         "### Requests per second on the MicroPython unix port (ratio to (a))",
         "",
