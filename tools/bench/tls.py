@@ -18,7 +18,6 @@ speed  micropython32tls with and without --tls: connect + first answer (for TLS,
 import argparse
 import http.client
 import json
-import re
 import signal
 import ssl
 import subprocess
@@ -26,12 +25,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
 import cert
 import faithful
 from bench import common
-from fwclient import Firmware
+from fwclient import Client, Firmware
 
 PASSWORD = "bench-tls-password"
 HEAPS_KB = range(32, 257, 4)
@@ -50,43 +48,28 @@ def start(folder, board, py, heap_kb, tls=True, conns=2, env=None):
     return fw.start()
 
 
-def connect(fw):
-    if fw.der is None:
-        return http.client.HTTPConnection("127.0.0.1", fw.port, timeout=30)
-    ctx = ssl.create_default_context(cadata=ssl.DER_cert_to_PEM_cert(fw.der))
-    return http.client.HTTPSConnection("127.0.0.1", fw.port, timeout=30, context=ctx)
-
-
-def ask(c, method, path, body=None, headers=None):
-    c.request(method, path, body=body, headers=headers or {})
-    r = c.getresponse()
-    return r.status, r.getheaders(), r.read()
+def client(fw):
+    # one keep-alive connection, HTTPS when the firmware serves it, trusting its certificate
+    ctx = ssl.create_default_context(cadata=ssl.DER_cert_to_PEM_cert(fw.der)) if fw.der else None
+    return Client(fw.port, tls=ctx, keep=True)
 
 
 def login_and_dashboards(fw, n):
     """True when n keep-alive connections, open at once, all get their answers: the first
     logs in, then each gets the dashboard."""
-    conns = [connect(fw) for _ in range(n)]
+    clients = [client(fw) for _ in range(n)]
     try:
-        st, hs, body = ask(conns[0], "GET", "/login")
-        if st != 200:
+        if clients[0].login(PASSWORD).status != 303:
             return False
-        csrf = [v for k, v in hs if k.lower() == "set-cookie"][0].split(";")[0]
-        token = re.search(rb'name="csrf" value="([^"]+)"', body).group(1).decode()
-        form = urlencode({"username": "admin", "password": PASSWORD, "csrf": token})
-        hdr = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": csrf}
-        st, hs, _ = ask(conns[0], "POST", "/login", form, dict(hdr, Origin=fw.url))
-        if st != 303:
+        if any(c.get("/login").status != 200 for c in clients[1:]):  # all open, handshaken
             return False
-        sid = [v for k, v in hs if k.lower() == "set-cookie" and "sid=" in v][0].split(";")[0]
-        if any(ask(c, "GET", "/login")[0] != 200 for c in conns[1:]):  # all open, handshaken
-            return False
-        ok = all(ask(c, "GET", "/", headers={"Cookie": sid})[0] == 200 for c in conns)
-        return ok and fw.alive()
-    except (OSError, http.client.HTTPException, AttributeError, IndexError):
+        sid = [k + "=" + v for k, v in clients[0].cookies.items() if k.endswith("sid")]
+        sid = {"Cookie": sid[0]}  # __Host-sid over TLS
+        return all(c.get("/", headers=sid).status == 200 for c in clients) and fw.alive()
+    except (OSError, http.client.HTTPException, AssertionError, IndexError):
         return False
     finally:
-        for c in conns:
+        for c in clients:
             c.close()
 
 
@@ -140,15 +123,15 @@ def speed(board, n=100):
                 firsts = []
                 for _ in range(10):
                     t0 = time.perf_counter()
-                    c = connect(fw)
-                    ask(c, "GET", "/login")
+                    c = client(fw)
+                    c.get("/login")
                     firsts.append(time.perf_counter() - t0)
                     c.close()
-                c = connect(fw)
-                ask(c, "GET", "/login")
+                c = client(fw)
+                c.get("/login")
                 t0 = time.perf_counter()
                 for _ in range(n):
-                    ask(c, "GET", "/login")
+                    c.get("/login")
                 res[tls] = (sorted(firsts)[len(firsts) // 2], n / (time.perf_counter() - t0))
                 c.close()
             finally:
