@@ -12,7 +12,6 @@ on one connection, no wrk, printed as JSON with a PASS/MISS line against its tar
 """
 
 import argparse
-import http.client
 import json
 import sys
 import tempfile
@@ -196,27 +195,15 @@ def sealed_alloc(py, requests):
     with tempfile.TemporaryDirectory(prefix="sr-bench-fw-") as tmp:
         srv = firmware(py, tmp, sessions="sealed")
         try:
-            if "sealed in cookies" not in srv.output:
-                raise RuntimeError("no sealed store in this build: " + srv.output[-300:])
-            cookie = log_in(srv.port)
-            c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
-
-            def get(path, headers):
-                c.request("GET", path, headers=headers)
-                r = c.getresponse()
-                body = r.read()
-                if r.status != 200:
-                    raise RuntimeError("GET %s answered %d" % (path, r.status))
-                return body
-
-            hs = {"Cookie": cookie}
+            c, hs = Client(srv.port, keep=True), {"Cookie": log_in(srv.port)}
             for _ in range(3):  # warm up: first-use imports and buffers are not per request
-                get("/api/status", hs)
-            a = int(get("/_mem", {}))
-            for _ in range(requests):
-                get("/api/status", hs)
-            b = int(get("/_mem", {}))
+                c.get("/api/status", headers=hs)
+            a = int(c.get("/_mem").body)
+            statuses = {c.get("/api/status", headers=hs).status for _ in range(requests)}
+            b = int(c.get("/_mem").body)
             c.close()
+            if statuses != {200}:
+                raise RuntimeError("GET /api/status answered %s" % statuses)
             return {"py": py, "requests": requests, "alloc": allocated(a, b, requests)}
         finally:
             srv.stop()
