@@ -8,12 +8,12 @@ Ratios to (a) in the same run. Writes the "http" section of docs/benchmarks.md.
 """
 
 import argparse
-import socket
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import fwclient
 from bench import common
 from bench.common import SERVERS, free_port, http_get, table, wrk
 
@@ -32,17 +32,13 @@ def cpy_server(script, port, args=()):
 
 def build(tmp):
     """Compile the library, microdot and the bench servers to .mpy in tmp."""
-    out = Path(tmp)
-    (out / "sessionring").mkdir()
-    for f in sorted((common.ROOT / "lib" / "sessionring").glob("*.py")):
-        common.mpy_cross(f, out / "sessionring" / (f.stem + ".mpy"))
-    (out / "microdot").mkdir()
-    for name in common.MICRODOT_FILES:
-        common.mpy_cross(
-            common.microdot_dir() / name, out / "microdot" / name.replace(".py", ".mpy")
-        )
-    for f in ("raw", "sr_app", "microdot_app"):
-        common.mpy_cross(SERVERS / (f + ".py"), out / (f + ".mpy"))
+    lib = sorted((common.ROOT / "lib" / "sessionring").glob("*.py"))
+    md = [common.microdot_dir() / f for f in common.MICRODOT_FILES]
+    apps = [SERVERS / (f + ".py") for f in ("raw", "sr_app", "microdot_app")]
+    for sub, files in (("sessionring", lib), ("microdot", md), ("", apps)):
+        (Path(tmp) / sub).mkdir(exist_ok=True)
+        for f in files:
+            common.mpy_cross(f, Path(tmp) / sub / (f.stem + ".mpy"))
 
 
 def measure(srv, seconds, headers=(), path="/", modes=MODES, alloc=True):
@@ -161,15 +157,8 @@ REQUEST = "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nCookie: sid=%s\r\n\r\n"
 def wire(port, token):
     # (request bytes, answer bytes) of one authenticated GET as wrk sends it (keep-alive)
     req = (REQUEST % (port, token)).encode()
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        s.sendall(req)
-        data = b""
-        while b"hello admin\n" not in data:
-            d = s.recv(65536)
-            if not d:
-                break
-            data += d
-    return len(req), len(data)
+    _, head, body = fwclient.exchange(port, req)
+    return len(req), len(head) + 4 + len(body)  # 4: the blank line after the head
 
 
 def stores(tmp, seconds):
