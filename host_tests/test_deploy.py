@@ -118,6 +118,23 @@ def test_unknown_board(tree):
     assert "unknown board 'esp8266'" in r.stderr and "unix" in r.stderr
 
 
+def test_a_key_the_firmware_would_not_take_is_refused_by_name(tmp_path):
+    # the old flat format, a misspelt Server tunable and a login_ name in the throttle section
+    root = fake_tree(
+        tmp_path / "bad",
+        slots=8,
+        server={"max_conn": 4},
+        throttle={"login_free": 3},
+    )
+    r = deploy("unix", "", root, "--dry-run")
+    assert r.returncode == 2, r.stdout + r.stderr
+    for name in ("slots: unknown key", "server.max_conn", "throttle.login_free"):
+        assert name in r.stderr, r.stderr
+    assert "docs/admin.md" in r.stderr
+    with pytest.raises(dp.DeployError, match="server.max_conn"):
+        dp.load_board("unix", root)
+
+
 @pytest.mark.parametrize("port", ["/dev/ttyUSB-none", "socket://127.0.0.1:{free}"])
 def test_no_device_on_the_port(tree, port):
     import socket
@@ -280,7 +297,8 @@ def test_footprint_flash_and_heap_probe(tmp_path):
     assert (
         "| esp32 | xtensawin |" in text and "| esp32 | %d KB | **" % f["prof"]["heap_kb"] in text
     )
-    bufs = "%d connection buffers of %d B" % (f["prof"]["max_conns"], f["prof"]["buf_size"])
+    lim = footprint.limits(f["prof"])
+    bufs = "%(work_slots)d work slots' buffers (%(buffer)d + %(out_size)d B each)" % lim
     assert "| **52 KB** |" in text and bufs in text
     assert "| MISS |" in text  # 52 KB is more than the 40 KB target
 

@@ -27,7 +27,7 @@ def _source_copy(dst):
     shutil.copytree(ROOT / "boards", dst / "boards", ignore=skip)
     prof_path = dst / "boards" / "unix" / "board.json"
     prof = json.loads(prof_path.read_text())
-    prof["pbkdf2_iterations"] = 1000
+    prof["firmware"]["pbkdf2_iterations"] = 1000
     prof_path.write_text(json.dumps(prof))
     return dst
 

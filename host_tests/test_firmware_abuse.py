@@ -67,7 +67,9 @@ def test_slowloris_from_one_address(fw):
     # one address holds every connection it may (max_per_client 7 of 8), each sending a byte
     # every 0.2 s for 8 s, and reconnects when cut: the admin keeps the slot left over
     admin = _admin(fw)
-    d = Dribbler(fw.port, fw.profile["max_per_client"], ("127.0.0.2",), gap_s=0.2).start()
+    d = Dribbler(
+        fw.port, fw.profile["server"]["max_per_client"], ("127.0.0.2",), gap_s=0.2
+    ).start()
     try:
         got = _served_meanwhile(admin, 8)
     finally:

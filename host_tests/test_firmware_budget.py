@@ -18,10 +18,10 @@ SPARE_KB = 32
 
 def test_esp32_profile_serves_with_32_kb_of_its_budget_to_spare(tmp_path):
     prof = json.loads((ROOT / "boards" / "esp32" / "board.json").read_text())
-    prof["http_host"] = "127.0.0.1"  # loopback on this machine
     heap_kb = prof["heap_kb"] - SPARE_KB
     assert heap_kb == 68
-    f = Firmware("micropython32", tmp_path, profile=prof, fast=False, heap="%dK" % heap_kb)
+    here = {"firmware": {"http_host": "127.0.0.1"}}  # loopback on this machine
+    f = Firmware("micropython32", tmp_path, here, fast=False, heap="%dK" % heap_kb, board="esp32")
     f.start()
     try:
         c = Client(f.port)
@@ -29,7 +29,7 @@ def test_esp32_profile_serves_with_32_kb_of_its_budget_to_spare(tmp_path):
         assert r.status == 303 and "sid" in c.cookies, r
         d = c.get("/")
         assert d.status == 200, d
-        for text in ("Uptime", "Free heap", "1 in use of %d" % prof["slots"]):
+        for text in ("Uptime", "Free heap", "1 in use of %d" % prof["store"]["slots"]):
             assert text in d.text, text
         assert c.get("/sessions").status == 200
         assert f.proc.poll() is None

@@ -32,7 +32,9 @@ def _start(interp, tmp_path, **kw):
 
 
 def _fw(interp, tmp_path, sessions):
-    f = _start(interp, tmp_path, profile={"slots": 4, "sessions": sessions})
+    f = _start(
+        interp, tmp_path, profile={"store": {"slots": 4}, "firmware": {"sessions": sessions}}
+    )
     want = "sessions sealed in cookies" if sessions == "sealed" else "admin page at"
     assert want in f.output, f.output  # sealed mode really came up sealed
     return f
@@ -335,8 +337,8 @@ def test_full_ring_refuses_logins_and_keeps_sessions(ring_fw):
 
 # -- throttling --------------------------------------------------------------------------------
 def test_login_throttle(interp, sessions, tmp_path):
-    # login_base_s 60: the first wait outlasts the test on any machine, without sleeping
-    prof = {"login_base_s": 60, "login_max_s": 600, "sessions": sessions}
+    # base_s 60: the first wait outlasts the test on any machine, without sleeping
+    prof = {"throttle": {"base_s": 60, "max_s": 600}, "firmware": {"sessions": sessions}}
     f = _start(interp, tmp_path, profile=prof)
     try:
         c = f.client()

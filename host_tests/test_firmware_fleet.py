@@ -36,7 +36,7 @@ def fleet(request, tmp_path):
     assert r.returncode == 0, r.stderr
     settings = tmp_path / "settings.json"
     settings.write_text(json.dumps(SETTINGS))
-    prof = {"sessions": "sealed", "sealed_keys": str(keys)}
+    prof = {"firmware": {"sessions": "sealed"}, "sealed": {"key_file": str(keys)}}
     devices = []
     try:
         for name in ("a", "b"):

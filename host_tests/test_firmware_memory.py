@@ -18,7 +18,8 @@ import threading
 import pytest
 from fwclient import PASSWORD, Client, Firmware
 
-PROFILE = {"slots": 8, "max_conns": 8, "max_per_client": 0}  # eight clients at once
+# eight clients at once
+PROFILE = {"store": {"slots": 8}, "server": {"max_conns": 8, "max_per_client": 0}}
 CLIENTS = 8
 ROUNDS = 8
 PAGES = ("/settings", "/sessions", "/")

@@ -15,7 +15,7 @@ import time
 
 import cert
 import pytest
-from fwclient import Client, Firmware
+from fwclient import Client, Firmware, merge
 
 from harness import ROOT
 
@@ -47,8 +47,8 @@ def _trust(crt):
 class TLSFirmware(Firmware):
     def __init__(self, interp, folder, pair, profile=None, **kw):
         self.redirect = _free_port()
-        prof = {"handshake_ms": HANDSHAKE_MS}
-        prof.update(profile or {})
+        prof = {"server": {"handshake_ms": HANDSHAKE_MS}}
+        merge(prof, profile or {})
         super().__init__(
             interp,
             folder,
@@ -142,7 +142,7 @@ def test_curl_with_the_certificate_pinned(tfw, tmp_path):
     assert ok.stdout == "200 0", (ok.stdout, ok.stderr)
     # another certificate (another device, or someone in the middle) is refused by curl
     other = tmp_path / "other"
-    prof = {"hosts": ["localhost"], "http_host": "127.0.0.1"}
+    prof = {"server": {"hosts": ["localhost"]}, "firmware": {"http_host": "127.0.0.1"}}
     cert.new(other, "unix", prof, out=lambda s: None)
     (tmp_path / "other.pem").write_text(
         ssl.DER_cert_to_PEM_cert((other / cert.CERT_FILE).read_bytes())
@@ -323,7 +323,7 @@ def test_cert_tool_makes_a_p256_pair_with_the_device_names(tmp_path):
     from cryptography.hazmat.primitives.asymmetric import ec
 
     prof = json.loads((ROOT / "boards" / "esp32" / "board.json").read_text())
-    prof["hosts"] = ["router.lan"]
+    prof["server"]["hosts"] = ["router.lan"]
     key, crt = cert.new(tmp_path, "esp32", prof, names=["admin.example"], out=lambda s: None)
     c = x509.load_der_x509_certificate(crt)
     assert isinstance(c.public_key(), ec.EllipticCurvePublicKey)
@@ -346,7 +346,7 @@ def test_cert_tool_makes_a_p256_pair_with_the_device_names(tmp_path):
 
 
 def test_cert_tool_never_overwrites_without_force(tmp_path):
-    prof = {"hosts": []}
+    prof = {"server": {"hosts": []}}
     _, first = cert.new(tmp_path, "rpi_pico_w", prof, out=lambda s: None)
     with pytest.raises(cert.CertError, match="--force"):
         cert.new(tmp_path, "rpi_pico_w", prof, out=lambda s: None)
@@ -357,7 +357,7 @@ def test_cert_tool_never_overwrites_without_force(tmp_path):
 
 
 def test_cert_tool_refuses_a_mismatched_pair(tmp_path):
-    prof = {"hosts": []}
+    prof = {"server": {"hosts": []}}
     a, b = tmp_path / "a", tmp_path / "b"
     cert.new(a, "esp32", prof, out=lambda s: None)
     cert.new(b, "esp32", prof, out=lambda s: None)

@@ -24,7 +24,7 @@ def _source_copy(dst):
     shutil.copytree(ROOT / "boards", dst / "boards", ignore=skip)
     p = dst / "boards" / "unix" / "board.json"
     prof = json.loads(p.read_text())
-    prof.update({"pbkdf2_iterations": 1000, "https": True})
+    prof["firmware"].update({"pbkdf2_iterations": 1000, "https": True})
     p.write_text(json.dumps(prof))
     return dst
 

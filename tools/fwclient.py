@@ -26,7 +26,42 @@ ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
 LISTEN = re.compile(r"sessionring: admin page at (https?://[\d.]+:(\d+)/)")
 START_TIMEOUT_S = 30
-FAST = {"pbkdf2_iterations": 1000}  # logins in tests need not cost a second
+FAST = {"firmware": {"pbkdf2_iterations": 1000}}  # logins in tests need not cost a second
+
+
+def merge(prof, changes):
+    """prof (a parsed board.json) with changes made: a section's keys are merged into it, a
+    top-level key replaced."""
+    for k, v in changes.items():
+        if isinstance(v, dict) and isinstance(prof.get(k), dict):
+            prof[k] = dict(prof[k], **v)
+        elif isinstance(v, dict):
+            prof[k] = dict(v)
+        else:
+            prof[k] = v
+    return prof
+
+
+def board_problems(prof):
+    """What the firmware would leave out of a board.json object (firmware/admin/board.py)."""
+    for p in (ROOT / "firmware", ROOT / "lib", ROOT / "lib" / "hostshim"):
+        if str(p) not in sys.path:
+            sys.path.append(str(p))
+    from admin import board
+
+    return board.problems(json.loads(json.dumps(prof)))
+
+
+def unix_profile(changes=None, fast=True, board="unix"):
+    """A board's profile (the unix one unless told) with changes (sections as in board.json);
+    a key the firmware would not take fails, named."""
+    prof = json.loads((ROOT / "boards" / board / "board.json").read_text())
+    if fast:
+        merge(prof, FAST)
+    merge(prof, changes or {})
+    bad = board_problems(prof)
+    assert not bad, "board profile: %s" % "; ".join(bad)
+    return prof
 
 
 def clean_env(**extra):
@@ -51,7 +86,9 @@ class Firmware:
         fast=True,
         env=None,
         args=(),
+        board="unix",
     ):
+        # profile: changes to boards/<board>/board.json, in its sections
         self.interp = interp
         self.env = env or {}
         self.args = list(args)  # more tools/run.py arguments (e.g. --tls)
@@ -59,10 +96,7 @@ class Firmware:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.data = self.folder / "data"
         self.board = self.folder / "board.json"
-        prof = json.loads((ROOT / "boards" / "unix" / "board.json").read_text())
-        if fast:
-            prof.update(FAST)
-        prof.update(profile or {})
+        prof = unix_profile(profile, fast, board)
         self.board.write_text(json.dumps(prof))
         self.profile = prof
         self.password = password

@@ -9,7 +9,7 @@ one to every board of a fleet, so that they accept each other's cookies.
     python tools/keys.py copy fleet.keys --port ... --gens sealed_gens.json
     python tools/keys.py copy fleet.keys --port A --port B --dry-run    (no device needed)
 
-The file is the one the firmware reads (board.json "sealed_keys", default sealed.keys in the
+The file is the one the firmware reads (board.json "sealed": "key_file", default sealed.keys in the
 data folder, /data/sealed.keys on a board): one base64url line per master secret, the first
 seals. It is a secret: whoever has it can mint sessions on every board that holds it.
 `copy` writes it through mpremote's transport as the firmware writes its own files (a .tmp

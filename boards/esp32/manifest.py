@@ -7,6 +7,8 @@
 # What the stock ESP32_GENERIC image freezes (it has no manifest of its own): asyncio,
 # bundle-networking, onewire, dht, neopixel, umqtt, upysh...
 include("$(PORT_DIR)/boards/manifest.py")
-# The admin app and, through it, the library (each in a package scope of its own).
+# The admin app and, through it, the parts of the library this board uses: its profile keeps
+# sessions in the ring, so the sealed store is left out (sealed=True puts it in: about 20 KB of
+# flash). HTTPS stays in: "https": true in its firmware section turns it on.
 add_library("sessionring-firmware", "../../firmware")
-require("firmware", library="sessionring-firmware")
+require("firmware", library="sessionring-firmware", sealed=False)

@@ -13,13 +13,13 @@ import sys
 from sessionring import __version__, auth, cookie
 from sessionring.http import Server
 from sessionring.ring import SessionRing
-from sessionring.throttle import Throttle
 
 from . import board, pages, web
 from .account import USER
 
 _CSRF_LEN = 32  # auth.new_csrf(): 32 URL-safe characters
 _ANY = ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")  # (HEAD goes with GET)
+KEY_FILE = "sealed.keys"  # sealed store: its keys, in the data folder ("sealed": "key_file")
 GEN_FILE = "sealed_gens.json"  # sealed store: the users' generations, in the data folder
 DENY_FILE = "sealed_deny.txt"  # sealed store: its deny-list (logouts), in the data folder
 
@@ -34,6 +34,20 @@ def _device_key(acct):
     return hashlib.sha256(b"sessionring/v1/device/" + stored.encode()).digest()
 
 
+def _make(cls, opts, log, kw):
+    # cls(**opts, **kw); when the board's values are refused (logged), cls(**kw): its defaults.
+    try:
+        return cls(**opts, **kw)
+    except (TypeError, ValueError) as e:
+        if not opts:
+            raise
+        log(
+            "sessionring: board profile values refused by %s (%s): its defaults"
+            % (cls.__name__, e)
+        )
+        return cls(**kw)
+
+
 def fingerprint(cert_der):
     # A certificate's SHA-256 as browsers show it: "AB:CD:..." (tools/cert.py prints the same).
     d = hashlib.sha256(cert_der).digest()
@@ -44,67 +58,37 @@ class Admin:
     def __init__(
         self, profile, settings, acct, netstate, clock=None, wall=None, log=print, tls=None
     ):
-        # Every limit comes from the board profile under the name it has where it applies:
-        # SessionRing's and Server's keyword arguments (docs/admin.md lists them). clock: a
-        # ticks clock, wall: a wall clock (time(), gmtime()), both injected by tests. tls: None,
-        # or (key_der, cert_der) to serve HTTPS (start.py loads them; docs/https.md).
+        # The profile is board.profile()'s: each class section goes to its class as keyword
+        # arguments (what a section leaves out is the class's default); the firmware adds what
+        # it sets itself. clock: a ticks clock, wall: a wall clock (time(), gmtime()), both
+        # injected by tests. tls: None, or (key_der, cert_der) to serve HTTPS (start.py loads
+        # them; docs/https.md).
         p = profile
-        if tls is not None:
-            kw_tls = {
-                "tls": tls,
-                "tls_conns": p["tls_conns"],
-                "handshake_ms": p["handshake_ms"],
-                "tls_keepalive_ms": p["tls_keepalive_ms"],
-            }
-            self.fingerprint = fingerprint(tls[1])
-        else:
-            kw_tls = {}
-            self.fingerprint = None
         self.profile = p
         self.settings = settings
         self.account = acct
         self.net = netstate
+        self.fingerprint = fingerprint(tls[1]) if tls is not None else None
+        self._clock = clock
+        self._log = log
         kw = {} if clock is None else {"clock": clock}
-        kw_tls.update(kw)
         kind = board.sessions(p)
         self.store = self._sealed(clock, wall, log) if kind == "sealed" else None
         self.sealed = self.store is not None
         if self.store is None:
             if kind not in ("ring", "sealed"):
                 log("sessionring: unknown session store %r: using the ring" % kind)
-            self.store = SessionRing(
-                slots=p["slots"],
-                data_bytes=p["data_bytes"],
-                idle_s=settings["idle_s"],
-                absolute_s=settings["absolute_s"],
-                per_user=p["per_user"],
-                **kw,
-            )
-        self.server = Server(
-            self.store,
-            handler_json_errors=True,  # the API answers a bad JSON body in JSON (api.py)
-            # over TLS no more connections than TLS may have: a slot past them is never used
-            max_conns=min(p["max_conns"], p["tls_conns"]) if tls else p["max_conns"],
-            max_per_client=self.per_client_limit(),
-            buf_size=p["buf_size"],
-            max_body=p["max_body"],
-            request_timeout_ms=p["request_timeout_ms"],
-            write_timeout_ms=p["write_timeout_ms"],
-            keepalive_ms=p["keepalive_ms"],
-            hosts=self.host_names(),
-            **kw_tls,
-        )
-        # board keys login_X are the Throttle's keywords X
-        self.throttle = Throttle(
-            free=p["login_free"],
-            base_s=p["login_base_s"],
-            max_s=p["login_max_s"],
-            account_free=p["login_account_free"],
-            account_base_s=p["login_account_base_s"],
-            account_max_s=p["login_account_max_s"],
-            key=_device_key(acct),
-            **kw,
-        )
+            self.store = _make(SessionRing, p["store"], log, self._timeouts(kw))
+        opts = dict(p["server"])
+        opts["max_conns"] = self.conn_limit(tls)
+        opts["max_per_client"] = self.per_client_limit()
+        opts["hosts"] = self.host_names()
+        opts["handler_json_errors"] = True  # the API answers a bad JSON body in JSON (api.py)
+        if tls is not None:
+            opts["tls"] = tls
+        opts.update(kw)
+        self.server = Server(self.store, **opts)
+        self._throttle = None  # made at the first login (throttle below)
         self.secure = bool(self.server.secure)
         self.scheme = "https" if self.secure else "http"
         self.csrf_cookie = cookie.name_for("csrf", self.secure)
@@ -131,33 +115,38 @@ class Admin:
         r("/api/login", methods=_ANY)(self._api_route(("POST",), self.api_login))
         r("/api/logout", methods=_ANY)(self._api_route(("POST",), self.api_logout))
 
+    def _timeouts(self, kw):
+        # A store's keywords: the session timeouts from the settings, and kw.
+        t = {"idle_s": self.settings["idle_s"], "absolute_s": self.settings["absolute_s"]}
+        t.update(kw)
+        return t
+
     def _sealed(self, clock, wall, log):
-        # The sealed store from the profile's key file, or None (logged) when it cannot be
-        # used here: a wall clock that was never set (its cookies would be misread by every
-        # peer), no cryptolib in this build, a damaged key or generation file. Then the ring.
+        # The sealed store from the "sealed" section (its key file in the data folder unless
+        # absolute), or None (logged) when it cannot be used here: a wall clock that was never
+        # set (its cookies would be misread by every peer), no cryptolib or no sealed stack in
+        # this build, a damaged key or generation file. Then the ring.
         try:
             from sessionring.sealed import SealedStore
         except ImportError as e:
             log("sessionring: no sealed sessions in this build (%s): using the ring" % e)
             return None
         folder = self.settings.folder
-        keys = board.in_folder(folder, self.profile["sealed_keys"])
+        opts = dict(self.profile["sealed"])
+        keys = board.in_folder(folder, opts.get("key_file", KEY_FILE))
+        opts["key_file"] = keys
+        opts["gen_file"] = board.in_folder(folder, GEN_FILE)
+        opts["deny_file"] = board.in_folder(folder, DENY_FILE)
+        opts["cookie_name"] = self.profile["server"].get("cookie_name", Server.cookie_name)
         kw = {}
         if wall is not None:
             kw["clock"] = wall
         if clock is not None:
             kw["ticks"] = clock
         try:
-            st = SealedStore(
-                key_file=keys,
-                gen_file=board.in_folder(folder, GEN_FILE),
-                deny_file=board.in_folder(folder, DENY_FILE),
-                idle_s=self.settings["idle_s"],
-                absolute_s=self.settings["absolute_s"],
-                **kw,
-            )
+            st = SealedStore(**opts, **self._timeouts(kw))
             st.unix()  # ClockNotSet when the wall clock was never set
-        except (RuntimeError, ValueError, OSError) as e:  # ClockNotSet is a RuntimeError
+        except (RuntimeError, ValueError, TypeError, OSError) as e:  # ClockNotSet: RuntimeError
             log("sessionring: sealed sessions unavailable: %s; using the session ring" % e)
             return None
         log("sessionring: sessions sealed in cookies, key file %s" % keys)
@@ -187,23 +176,47 @@ class Admin:
         return handler
 
     # -- configuration -------------------------------------------------------------------------
+    def _server(self, key):
+        # A Server tunable as the profile sets it, else the class's default.
+        return self.profile["server"].get(key, getattr(Server, key))
+
+    def conn_limit(self, tls):
+        # max_conns; over TLS no more than TLS may have: a record past them is never used.
+        n = self._server("max_conns")
+        return min(n, self._server("tls_conns")) if tls else n
+
     def per_client_limit(self):
-        # The profile's max_per_client, but below max_conns: one device never takes the last
-        # slot (0: no limit; with a single slot there is nothing to share).
-        n = self.profile["max_per_client"]
-        top = self.profile["max_conns"] - 1
+        # max_per_client, but below max_conns: one device never takes the last slot (0: no
+        # limit; with a single slot there is nothing to share).
+        n = self._server("max_per_client")
+        top = self._server("max_conns") - 1
         return n if 0 < n <= top else (top if n > 0 else 0)
 
     def host_names(self):
-        # Names a request's Host may carry: the profile's "hosts" and the device's own network
-        # name (NAME and NAME.local). IP addresses always pass; any other name gets 421, which
-        # keeps a DNS-rebinding page from talking to the admin page from a browser on the LAN.
-        names = [h for h in self.profile["hosts"] if isinstance(h, str)]
+        # Names a request's Host may carry: the server section's "hosts" and the device's own
+        # network name (NAME and NAME.local). IP addresses always pass; any other name gets
+        # 421, which keeps a DNS-rebinding page from talking to the admin page from a browser
+        # on the LAN.
+        names = [h for h in self._server("hosts") or () if isinstance(h, str)]
         hn = self.net.get("hostname")
         if hn:
             names.append(hn)
             names.append(hn + ".local")
         return tuple(names)
+
+    @property
+    def throttle(self):
+        # The login throttle, made (module and tables) at its first use: a board that nobody
+        # logs in to keeps that heap.
+        t = self._throttle
+        if t is None:
+            from sessionring.throttle import Throttle
+
+            kw = {"key": _device_key(self.account)}
+            if self._clock is not None:
+                kw["clock"] = self._clock
+            t = self._throttle = _make(Throttle, self.profile["throttle"], self._log, kw)
+        return t
 
     @property
     def name(self):

@@ -1,55 +1,144 @@
 # The board profile: board.json in the board's root (boards/<board>/board.json in the
-# repository). Every key has a default here, so a profile that lacks one, is missing or does
-# not parse still boots the device with small, safe values. On the unix port the environment
-# may point elsewhere: SESSIONRING_BOARD (profile), SESSIONRING_DATA (data folder),
+# repository). Its top level says what the board is (name, description, mpy_arch, heap_kb,
+# flash_kb: the host tools read these); its sections configure one thing each:
+#   "firmware"  the firmware's own keys (FIRMWARE below: their defaults live here only)
+#   "server"    keyword arguments of sessionring.http.Server (any of its tunables)
+#   "store"     of SessionRing, "sealed" of SealedStore, "throttle" of Throttle
+# A section holds only what differs from the class's own defaults. An unknown key or a value
+# of the wrong type is logged and left out (the device still boots); the host tools and the
+# tests refuse them (problems()). docs/admin.md lists every key. On the unix port the
+# environment may point elsewhere: SESSIONRING_BOARD (profile), SESSIONRING_DATA (data folder),
 # SESSIONRING_PORT, SESSIONRING_HOST and SESSIONRING_SESSIONS (the session store).
 import json
 import os
 
-DEFAULTS = {
-    "name": "board",
-    "description": "",
-    "mpy_arch": "",
-    "heap_kb": 100,
-    "flash_kb": 1024,
+# the top level: what the board is
+BOARD = {"name": "board", "description": "", "mpy_arch": "", "heap_kb": 0, "flash_kb": 0}
+
+# the "firmware" section: the firmware's own keys and their defaults
+FIRMWARE = {
     "http_host": "0.0.0.0",
     "http_port": 80,
-    "slots": 8,
-    "data_bytes": 96,
-    "max_conns": 4,
-    "max_per_client": 3,  # connections one client address may hold (0: no limit)
-    "buf_size": 1536,
-    "max_body": 1024,
-    "request_timeout_ms": 5000,  # to receive a request once begun (408)
-    "write_timeout_ms": 5000,  # to send an answer
-    "keepalive_ms": 10000,  # an idle keep-alive connection is closed
     "sessions": "ring",  # the session store: "ring" (RAM slots) or "sealed" (Fernet cookies)
-    "sealed_keys": "sealed.keys",  # sealed: the key file, in the data folder unless absolute
-    "idle_s": 900,
+    "idle_s": 900,  # factory values of the session timeouts (the settings page changes them)
     "absolute_s": 43200,
-    "per_user": 0,
-    "login_free": 3,  # failed logins without a wait, then 1 s, 2 s, 4 s ... up to the max
-    "login_base_s": 1,
-    "login_max_s": 300,
-    # ... and for the account, whatever the client (looser; a device cookie passes it)
-    "login_account_free": 10,
-    "login_account_base_s": 1,
-    "login_account_max_s": 60,
-    "pbkdf2_iterations": 2000,
+    "pbkdf2_iterations": 2000,  # 0: measure the chip at first boot (about 1 s per login)
     "wifi_mode": "sta_ap",
     "wifi_connect_s": 15,
     "ap_ssid": "sessionring",
     "led_pin": None,
-    "hosts": [],  # names the admin page answers to besides IP addresses (DNS rebinding guard)
     # HTTPS (docs/https.md): the admin page on https_port, a redirect to it on http_port
     "https": False,
     "https_port": 443,
     "tls_key": "tls.key.der",  # in the data folder unless absolute (tools/deploy.py writes them)
     "tls_cert": "tls.cert.der",
-    "tls_conns": 2,  # TLS connections open at once (~26 KB each on the boards)
-    "handshake_ms": 10000,  # a TLS handshake ends within this
-    "tls_keepalive_ms": 60000,  # an idle TLS connection stays open this long
 }
+
+# The other sections and the keyword arguments each may give its class. "server" takes every
+# public tunable of Server (its lower-case class attributes) but those the firmware sets; the
+# others the names below (host_tests/test_board_files.py checks them against the classes).
+# What the firmware sets itself: the session timeouts (from the settings), clocks, the TLS
+# pair, the sealed store's files beside its keys, the throttle's key.
+SECTIONS = {
+    "server": None,
+    "store": ("slots", "data_bytes", "per_user"),
+    "sealed": ("key_file", "purpose", "deny_slots", "script_slots", "compress", "view_bytes"),
+    "throttle": (
+        "free",
+        "base_s",
+        "max_s",
+        "slots",
+        "account_free",
+        "account_base_s",
+        "account_max_s",
+        "accounts",
+    ),
+}
+SERVER_SET = ("tls", "secure", "handler_json_errors")  # the firmware's, not board.json's
+
+
+def _server_default(k):
+    # (True, default) for a Server tunable board.json may set, else (False, None).
+    from sessionring.http import Server
+
+    if k.startswith("_") or k in SERVER_SET or not hasattr(Server, k):
+        return False, None
+    d = getattr(Server, k)
+    if callable(d) or isinstance(d, property):
+        return False, None
+    return True, d
+
+
+def _typed(v, d):
+    # v may stand where the default d is (any value where d is None; ints where a float is)
+    return d is None or type(v) is type(d) or (type(d) is float and type(v) is int)
+
+
+def problems(given, fix=False):
+    # What is wrong with a parsed board.json, as "key: why" lines (section keys as
+    # "section.key"); [] when nothing is. fix: also drop each wrong key from `given`.
+    out = []
+    if not isinstance(given, dict):
+        return ["the profile is not a JSON object"]
+    for k in list(given):
+        v = given[k]
+        if k in BOARD:
+            if not _typed(v, BOARD[k]):
+                out.append("%s: wants %s" % (k, type(BOARD[k]).__name__))
+                if fix:
+                    del given[k]
+            continue
+        if k != "firmware" and k not in SECTIONS:
+            out.append("%s: unknown key" % k)
+            if fix:
+                del given[k]
+            continue
+        if not isinstance(v, dict):
+            out.append("%s: wants an object of keys" % k)
+            if fix:
+                del given[k]
+            continue
+        names = SECTIONS.get(k)
+        for n in list(v):
+            why = None
+            if k == "firmware":
+                if n not in FIRMWARE:
+                    why = "unknown key"
+                elif not _typed(v[n], FIRMWARE[n]):
+                    why = "wants %s" % type(FIRMWARE[n]).__name__
+            elif k == "server":
+                ok, d = _server_default(n)
+                if not ok:
+                    why = "not a Server tunable board.json sets"
+                elif not _typed(v[n], d):
+                    why = "wants %s" % type(d).__name__
+            elif n not in names:
+                why = "unknown key"
+            if why is not None:
+                out.append("%s.%s: %s" % (k, n, why))
+                if fix:
+                    del v[n]
+    return out
+
+
+def profile(given, log=print):
+    # The profile the firmware reads, from a parsed board.json: one dict with the board's keys
+    # and the firmware's own (defaults filled in) at the top, and each class section as the
+    # dict of keyword arguments it gives (only what the board states). Wrong keys are logged
+    # and left out.
+    if not isinstance(given, dict):
+        given = {}
+    for why in problems(given, fix=True):
+        log("sessionring: board profile: %s: left out" % why)
+    prof = dict(BOARD)
+    prof.update(FIRMWARE)
+    for k in BOARD:
+        if k in given:
+            prof[k] = given[k]
+    prof.update(given.get("firmware", ()))
+    for k in SECTIONS:
+        prof[k] = given.get(k) or {}
+    return prof
 
 
 def env(name, default=None):
@@ -62,10 +151,10 @@ def env(name, default=None):
 
 
 def load(path=None, log=print):
-    # The profile as a dict with every key of DEFAULTS; values of the wrong type are replaced by
-    # the default, so the rest of the firmware can trust them.
+    # The profile (profile() above) from board.json; a profile that is missing or does not
+    # parse boots the device with the defaults.
     path = path or env("SESSIONRING_BOARD", "board.json")
-    prof = dict(DEFAULTS)
+    given = None
     try:
         with open(path) as f:
             given = json.load(f)
@@ -73,17 +162,11 @@ def load(path=None, log=print):
             raise ValueError
     except OSError:
         log("sessionring: no board profile at %s: using defaults" % path)
-        return prof
+        given = None
     except ValueError:
         log("sessionring: board profile %s does not parse: using defaults" % path)
-        return prof
-    for k, v in given.items():
-        d = DEFAULTS.get(k)
-        if k not in DEFAULTS or d is None or type(v) is type(d):
-            prof[k] = v
-        else:
-            log("sessionring: board profile key %s has the wrong type: using %r" % (k, d))
-    return prof
+        given = None
+    return profile(given, log)
 
 
 def data_dir():

@@ -26,7 +26,9 @@ TIMEOUT_MS = 15000
 @pytest.fixture(params=("ring", "sealed"))
 def fw(request, tmp_path):
     # the real unix profile, with the store under test
-    f = Firmware("micropython", tmp_path, {"sessions": request.param}, fast=False).start()
+    f = Firmware(
+        "micropython", tmp_path, {"firmware": {"sessions": request.param}}, fast=False
+    ).start()
     f.sealed = request.param == "sealed"
     assert f.sealed == ("sessions sealed in cookies" in f.output)
     yield f

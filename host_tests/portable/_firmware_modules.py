@@ -72,19 +72,31 @@ PROFILE = {
 }
 
 
-def admin_app(name, log=None, **prof):
-    # The admin app (firmware/admin/app.py) on a scratch folder with a small profile, its admin
-    # password "the admin password", and one fake clock for ticks and wall time: (app, clock).
+def admin_profile(**sections):
+    # A profile as board.load() gives it: a small test board with sections merged in (each
+    # keyword a section of board.json: server=, store=, firmware=, throttle=, ...).
+    from admin.board import profile
+
+    given = {"name": "t", "firmware": {"pbkdf2_iterations": 10}, "store": {"slots": 4}}
+    for k, v in sections.items():
+        given.setdefault(k, {}).update(v)
+    log = Log()
+    p = profile(given, log)
+    assert log.lines == [], log.lines
+    return p
+
+
+def admin_app(name, log=None, **sections):
+    # The admin app (firmware/admin/app.py) on a scratch folder with a small profile (changed
+    # by sections, as admin_profile), its admin password "the admin password", and one fake
+    # clock for ticks and wall time: (app, clock).
     from _support import TicksWall
     from admin.account import Account
     from admin.app import Admin
-    from admin.board import DEFAULTS
     from admin.settings import Settings
 
     d = scratch(name)
-    p = dict(DEFAULTS)
-    p.update({"name": "t", "slots": 4, "pbkdf2_iterations": 10})
-    p.update(prof)
+    p = admin_profile(**sections)
     st = Settings(d, p)
     st.load(Log())
     acct = Account(d, 10)

@@ -2,12 +2,13 @@
 # the server's request object: timeouts, throttle waits and their expiry, without sleeping.
 from _firmware_modules import Log, scratch
 from _firmware_modules import admin_app as _app
+from _firmware_modules import admin_profile as _profile
 
 from _support import TicksWall as Wall
 from admin.account import Account
 from admin.app import Admin
-from admin.board import DEFAULTS
 from admin.settings import Settings
+from sessionring.http import Server
 from sessionring.request import Request
 from sessionring.session import ROLE_ADMIN
 
@@ -147,7 +148,7 @@ def test_throttle_waits_grow_and_expire():
 
 
 def test_full_ring_refuses_and_keeps_everyone():
-    app, clock = _app("app-full", slots=2)
+    app, clock = _app("app-full", store={"slots": 2})
     a = _login(app)[1]
     b = _login(app)[1]
     resp, c = _login(app)
@@ -190,7 +191,7 @@ def test_device_name_is_escaped_everywhere():
 
 
 def test_host_names_from_the_profile_and_the_network():
-    app, clock = _app("hosts", hosts=["router.lan", 7])
+    app, clock = _app("hosts", server={"hosts": ["router.lan", 7]})
     assert app.host_names() == ("router.lan",)  # a name that is not a string is left out
     assert app.server.hosts == ("router.lan",)
     app.net = {"mode": "station", "ssid": "home", "ip": "10.0.0.7", "hostname": "ring-1"}
@@ -198,12 +199,15 @@ def test_host_names_from_the_profile_and_the_network():
 
 
 def test_connection_limits_come_from_the_profile():
-    app, clock = _app("limits", max_conns=5, max_per_client=4)
+    app, clock = _app("limits", server={"max_conns": 5, "max_per_client": 4, "max_head": 1024})
     assert (app.server.max_conns, app.server.max_per_client) == (5, 4)
-    app, clock = _app("limits-default")
-    assert (app.server.max_conns, app.server.max_per_client) == (4, 3)  # board.DEFAULTS
+    assert app.server.max_head == 1024  # any Server tunable, under its own name
+    app, clock = _app("limits-default")  # the Server's own defaults
+    want = (Server.max_conns, Server.max_per_client, Server.buf_size)
+    assert (app.server.max_conns, app.server.max_per_client, app.server.buf_size) == want
     for conns, per, want in ((4, 4, 3), (4, 9, 3), (3, 3, 2), (1, 1, 0), (4, 0, 0)):
-        app, clock = _app("limits-%d-%d" % (conns, per), max_conns=conns, max_per_client=per)
+        srv = {"max_conns": conns, "max_per_client": per}
+        app, clock = _app("limits-%d-%d" % (conns, per), server=srv)
         assert app.server.max_per_client == want, (conns, per)  # never the last slot
 
 
@@ -218,9 +222,9 @@ def _visit(app, sid, path="/", method="GET", form=None):
     return resp, sid
 
 
-def _sealed_app(name, **prof):
+def _sealed_app(name, **store):
     log = Log()
-    app, clock = _app(name, log, sessions="sealed", **prof)
+    app, clock = _app(name, log, firmware={"sessions": "sealed"}, store=store)
     assert app.sealed and "sessions sealed in cookies" in log.text(), log.text()
     return app, clock
 
@@ -323,8 +327,7 @@ def test_sealed_mode_falls_back_to_the_ring_when_it_cannot_work():
     # a wall clock that was never set (an access point with no NTP boots in 1970)
     log = Log()
     d = scratch("sealed-clock")
-    p = dict(DEFAULTS)
-    p.update({"name": "t", "slots": 2, "pbkdf2_iterations": 10, "sessions": "sealed"})
+    p = _profile(firmware={"sessions": "sealed"}, store={"slots": 2})
     st = Settings(d, p)
     st.load(Log())
     acct = Account(d, 10)
@@ -348,3 +351,19 @@ def test_sealed_mode_falls_back_to_the_ring_when_it_cannot_work():
     p["sessions"] = "cloud"
     app = Admin(p, st, acct, net, clock=Wall(), wall=Wall(), log=log)
     assert not app.sealed and "unknown session store" in log.text()
+
+
+def test_throttle_comes_from_its_section_at_the_first_login():
+    app, clock = _app("throttle", throttle={"free": 1, "slots": 2, "accounts": 1})
+    assert app._throttle is None  # nobody has logged in: no module, no tables
+    resp, sid = _login(app, "wrong password")
+    t = app.throttle
+    assert t is app._throttle and t.free == 1 and len(t._acct) == 2 and len(t._aname) == 1
+
+
+def test_values_a_class_refuses_leave_its_defaults_and_a_log_line():
+    log = Log()
+    app, clock = _app("refused", log, store={"slots": 0}, throttle={"base_s": 0})
+    assert app.store.capacity == 16  # SessionRing's default
+    assert "refused by SessionRing" in log.text(), log.text()
+    assert app.throttle.base_s == 1 and "refused by Throttle" in log.text(), log.text()

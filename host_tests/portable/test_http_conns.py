@@ -157,7 +157,9 @@ def test_one_client_cannot_hold_every_slot():
     # waits, while 127.0.0.2 is served at once. When one of its own connections falls idle,
     # the waiting one takes that slot (never another client's).
     clk = FakeClock()
-    app = _app(clock=clk, max_conns=4, max_per_client=2, request_timeout_ms=60000)
+    # (a work slot per connection: this is the policy for connections; slow heads and work
+    # slots are test_work_slots.py's)
+    app = _app(clock=clk, max_conns=4, work_slots=4, max_per_client=2, request_timeout_ms=60000)
 
     async def body(port):
         slow = []

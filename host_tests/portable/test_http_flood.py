@@ -24,7 +24,9 @@ def test_two_busy_addresses_cannot_keep_a_third_out():
     # a third address still gets a slot: the newest unanswered connection of the client
     # holding most is closed for it.
     clk = FakeClock()
-    app = _app(clock=clk, max_conns=4, max_per_client=3, request_timeout_ms=60000)
+    # (a work slot per connection: the policy for connections; test_work_slots.py has the
+    # slow heads that hold work slots)
+    app = _app(clock=clk, max_conns=4, work_slots=4, max_per_client=3, request_timeout_ms=60000)
 
     async def body(port):
         held = []

@@ -136,3 +136,79 @@ def _complete_asyncio():
 
 
 _complete_asyncio()
+
+
+# -- raw sockets on the scheduler ---------------------------------------------------------------
+# The server (lib/sessionring/sockio.py) waits on its non-blocking sockets through MicroPython's
+# scheduler (asyncio.core._io_queue) and reads and writes them with readinto/write, which answer
+# None instead of raising when the socket would block. CPython gets the same three things here:
+# asyncio.readable(s) / asyncio.writable(s) (awaitables, through the loop's add_reader/add_writer)
+# and asyncio.rawsock(s), a socket with MicroPython's readinto/write.
+def _complete_rawsock():
+    import asyncio
+    import ssl
+
+    _again = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+
+    class RawSock:
+        __slots__ = ("s",)
+
+        def __init__(self, s):
+            self.s = s
+
+        def readinto(self, buf, n=0):
+            try:
+                return self.s.recv_into(buf, n)
+            except _again:
+                return None
+
+        def write(self, buf, a=None, b=None):
+            # write(buf), write(buf, max_len) or write(buf, offset, max_len), as MicroPython's
+            if a is not None:
+                buf = memoryview(buf)[a : a + b] if b is not None else memoryview(buf)[:a]
+            try:
+                return self.s.send(buf)
+            except _again:
+                return None
+
+        def fileno(self):
+            return self.s.fileno()
+
+        def setsockopt(self, *a):
+            return self.s.setsockopt(*a)
+
+        def setblocking(self, flag):
+            self.s.setblocking(flag)
+
+        def close(self):
+            self.s.close()
+
+    def _waiter(add, remove):
+        async def wait(s):
+            loop = asyncio.get_running_loop()
+            fut = loop.create_future()
+            fd = s.fileno()
+            add(loop, fd, fut)
+            try:
+                await fut
+            finally:
+                remove(loop, fd)
+
+        return wait
+
+    def _done(fut):
+        if not fut.done():
+            fut.set_result(None)
+
+    asyncio.readable = _waiter(
+        lambda loop, fd, fut: loop.add_reader(fd, _done, fut),
+        lambda loop, fd: loop.remove_reader(fd),
+    )
+    asyncio.writable = _waiter(
+        lambda loop, fd, fut: loop.add_writer(fd, _done, fut),
+        lambda loop, fd: loop.remove_writer(fd),
+    )
+    asyncio.rawsock = RawSock
+
+
+_complete_rawsock()

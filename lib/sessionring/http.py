@@ -1,8 +1,10 @@
 # A small asyncio HTTP/1.1 server for MicroPython boards (and CPython, for tests).
 #
 # Server holds the configuration, the routes and the counters, and starts the parts:
-#   pool.py      connection slots, who gets one (eviction), the watchdog, the accept loop
-#   conn.py      one connection's request loop: read, parse, route, call, answer
+#   pool.py      connection records and work slots, who gets one (eviction, fair share), the
+#                watchdog, the accept loop
+#   conn.py      a connection's record, the work slots, the request loop: read, parse, route,
+#                call, answer
 #   request.py   the request, parsed in place in its connection's buffer
 #   response.py  Response and the wire format of every answer
 #   binding.py   which session a request belongs to; starting, rotating, ending, undoing
@@ -18,10 +20,35 @@ import time
 
 from . import cookie
 from .binding import Binding
+from .pool import Counters, Pool
 from .request import Limits
 from .response import Response, Wire
 
 __all__ = ("Server", "Response")
+
+# the tunables the pool and the request loop read (from the Limits object serve() makes)
+_POOL_LIMITS = (
+    "max_head",
+    "max_body",
+    "buf_size",
+    "out_size",
+    "request_timeout_ms",
+    "write_timeout_ms",
+    "keepalive_ms",
+    "first_request_ms",
+    "linger_ms",
+    "stall_ms",
+    "max_conns",
+    "work_slots",
+    "max_per_client",
+    "backlog",
+    "fresh_idle_ms",
+    "heap_reserve",
+    "handler_json_errors",
+    "tls_conns",
+    "tls_handshakes",
+    "handshake_ms",
+)
 
 
 class Server:
@@ -30,9 +57,10 @@ class Server:
     max_head = 2048  # request line and headers -> 431
     max_headers = 24  # header lines -> 431
     max_body = 2048  # Content-Length -> 413
-    buf_size = 2048  # per-connection request buffer (at least max_head); bigger bodies get
+    buf_size = 2048  # each work slot's request buffer (at least max_head); bigger bodies get
     # a buffer of their own
-    out_size = 1024  # shared answer scratch: heads and small bodies go out in one write
+    out_size = 1024  # each work slot's answer scratch: heads and small bodies go out in one
+    # write
     # -- limits: time ----------------------------------------------------------------------------
     request_timeout_ms = 5000  # to receive a whole request once it has begun (408, then close)
     write_timeout_ms = 5000  # to send an answer (then close)
@@ -40,8 +68,14 @@ class Server:
     first_request_ms = 3000  # a new connection's first request must be in within this (408,
     # or closed if it sent nothing); 0: off. Slow clients cannot hold slots for long
     linger_ms = 250  # after refusing a request, drop input until the client pauses this long
+    stall_ms = 250  # a connection holding a work slot while it waits on its peer (the rest
+    # of a request, or room to write its answer) loses it after this long when another
+    # connection waits for one (408, or closed); 0: never
     # -- limits: connections ---------------------------------------------------------------------
-    max_conns = 8  # open connections; the longest-idle one is closed to admit a new one
+    max_conns = 8  # open connections (a small record each, ~250 B while idle); the
+    # longest-idle one is closed to admit a new one
+    work_slots = 2  # connections served at once: each being served borrows a work slot
+    # (buf_size + out_size + a Request); the others wait for one, idle ones hold none
     max_per_client = 0  # open connections one client address may hold (0: no limit); over
     # it, that client's own longest-idle connection is closed, else it waits like any other
     backlog = 16  # listen() queue, and connections that may wait for a slot at once
@@ -53,6 +87,9 @@ class Server:
     bearer = True  # accept "Authorization: Bearer <token>"
     token_param = None  # name of a query/form parameter that may carry the token; None: off
     secure = False  # served over TLS: the cookie gets Secure and the __Host- prefix
+    date = True  # a Date header on every answer while the wall clock (`wall`) reads 2024 or
+    # later; a clock that was never set (a board at boot) sends none. False: never
+    wall = None  # the wall clock for Date: an object with time() and gmtime(); None: time
     hosts = None  # host names a request's Host may carry (IP literals always may) -> 421;
     # None: any. Set it on a device on a LAN: it stops DNS rebinding (docs/security.md)
     handler_json_errors = False  # True: a body sent as application/json that does not decode
@@ -90,13 +127,15 @@ class Server:
         self.port = None  # the port serve() listens on
         self.closing = False
         self.pool = None
+        self.count = Counters()
         self._stop = None
-        # counters
-        self.requests = 0
-        self.evicted = 0
-        self.refused = 0
-        self.timeouts = 0
-        self.errors = 0
+
+    # the counters, under the names they have always had
+    requests = property(lambda self: self.count.requests)
+    evicted = property(lambda self: self.count.evicted)
+    refused = property(lambda self: self.count.refused)
+    timeouts = property(lambda self: self.count.timeouts)
+    errors = property(lambda self: self.count.errors)
 
     @property
     def ring(self):
@@ -109,21 +148,27 @@ class Server:
 
     def stats(self):
         # Counters and the connections open now, for an admin page or a test.
-        st = self.pool.states() if self.pool is not None else (0, 0, 0, 0)
+        p = self.pool
+        st = p.states() if p is not None else (0, 0, 0, 0, 0)
+        k = self.count
         return {
-            "open": st[0] + st[1] + st[2] + st[3],
+            "open": st[0] + st[1] + st[2] + st[3] + st[4],
             "idle": st[0],
             "reading": st[1],
             "busy": st[2],
             "writing": st[3],
+            "waiting_work": st[4],
             "max_conns": self.max_conns,
-            "accepted": self.pool.accepted if self.pool is not None else 0,
-            "peak_tasks": self.pool.peak if self.pool is not None else 0,
-            "requests": self.requests,
-            "evicted": self.evicted,
-            "refused": self.refused,
-            "timeouts": self.timeouts,
-            "errors": self.errors,
+            "work_slots": self.work_slots,
+            "work_busy": p.works_busy() if p is not None else 0,
+            "accepted": p.accepted if p is not None else 0,
+            "peak_tasks": p.peak if p is not None else 0,
+            "requests": k.requests,
+            "evicted": k.evicted,
+            "refused": k.refused,
+            "timeouts": k.timeouts,
+            "stalled": k.stalled,
+            "errors": k.errors,
         }
 
     # -- routes ------------------------------------------------------------------------------
@@ -146,6 +191,8 @@ class Server:
 
     def close(self):
         self.closing = True
+        if self.pool is not None:
+            self.pool.closing = True
         if self._stop is not None:
             self._stop.set()
 
@@ -180,17 +227,21 @@ class Server:
     async def serve(self, host="0.0.0.0", port=80):
         # Serve until close() (or until this task is cancelled). Everything a connection needs
         # is allocated here, once.
-        from .pool import Pool
-
+        if self.max_conns < 1 or self.work_slots < 1:
+            raise ValueError("max_conns and work_slots must be at least 1")
         ls = self._listen(host, port)
         self.closing = False
         self._stop = asyncio.Event()
         st = self.store
         bind = Binding(st, self.cookie_name, self.secure, self.bearer, self.token_param)
         lim = Limits(self.max_request_line, self.max_headers, self.hosts)
-        lim.handler_json_errors = self.handler_json_errors
-        wire = Wire(self.out_size, self.secure)
-        self.pool = pool = Pool(self, lim, bind, wire)
+        for k in _POOL_LIMITS:
+            setattr(lim, k, getattr(self, k))
+        wall = None
+        if self.date:
+            wall = self.wall if self.wall is not None else time
+        wire = Wire(self.secure, wall, self.clock)
+        self.pool = pool = Pool(self, lim, self.count, bind, wire)
         try:
             await pool.run(ls, self._stop)
         finally:

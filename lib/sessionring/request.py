@@ -186,10 +186,13 @@ class Request:
 
     @property
     def client_addr(self):
+        # client_raw: the host as text, a (host, port) tuple, or a raw sockaddr
         a = self.client_raw
+        if isinstance(a, str):
+            return a
         if isinstance(a, tuple):
             return a[0]
-        try:  # MicroPython unix port: a raw sockaddr
+        try:  # MicroPython: a raw sockaddr
             import socket
 
             f = socket.sockaddr(a)

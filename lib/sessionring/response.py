@@ -1,10 +1,10 @@
 # Answers: what a handler returns (Response, or a plain str, bytes, dict, list or None), and
 # the wire format every answer is written in.
 #
-# The server keeps one Wire (a shared scratch buffer and the Content-Type lines it has made).
-# An answer's head and, when it fits, its body are assembled in the scratch buffer and sent
-# with one write(): head() writes the status line and the framing headers for every answer,
-# the server's fast path for plain HTML included, so the format lives in this one place. The
+# The server keeps one Wire (the Content-Type lines it has made). An answer's head and, when it
+# fits, its body are assembled in the scratch buffer of the work slot that serves the request
+# and sent with one write(): head() writes the status line and the framing headers for every
+# answer, the fast path (fast_answer) included, so the format lives in this one place. The
 # helpers are plain functions with few locals: on MicroPython such a call keeps its frame on
 # the C stack instead of allocating one on the heap.
 import json
@@ -192,15 +192,61 @@ def head(out, status, ctline, n, conn):
     return put(out, p, _CONN[conn])
 
 
-def send(writer, out, p, body, mv):
-    # Head out[:p] (ending with the blank line) and body: one write when the body fits the
-    # buffer. mv: a memoryview of out, or None for a temporary buffer.
+def place(w, out, p, body):
+    # Head out[:p] (ending with the blank line) and body, for work slot w to send: the body
+    # goes after the head when it fits (one write), else it is sent on its own. The offset of
+    # the end of what is in out.
     if body and p + len(body) <= len(out):
         p = put(out, p, body)
         body = None
-    writer.write(mv[:p] if mv is not None else out[:p])
-    if body:
-        writer.write(body)
+    w.head = out
+    w.body = body or None
+    return p
+
+
+def _plain(r, room):
+    # r is a Response whose answer fast_answer can make: no header dict, no cookies, a
+    # status with a body and a type, and its encoded lines and type fit the scratch with the
+    # status line, the framing headers and the Date.
+    return (
+        isinstance(r, Response)
+        and r._h is None
+        and r.cookies is None
+        and r.content_type
+        and 200 <= r.status
+        and r.status != 204
+        and r.status != 304
+        and (len(r.lines) if r.lines else 0) + len(r.content_type) + 240 <= room
+    )
+
+
+def fast_answer(wire, w, req, r, keep):
+    # The common answer, made in work slot w's scratch without Wire.answer's frame: a handler's
+    # str or bytes (HTML), or a plain Response, with no cookies to set. The offset of the end
+    # of the answer's bytes in w.out (w.body: a body that did not fit after the head), or -1
+    # when the answer is not that simple.
+    if req.cookies_out is not None:
+        return -1
+    out = w.out
+    t = type(r)
+    if t is str:
+        r = r.encode()
+        t = bytes
+    if t is bytes:
+        p = wire.date(out, head(out, 200, HTML_LINE, len(r), conn_mode(keep, req.minor)))
+    elif _plain(r, len(out)):
+        b = r.body
+        if type(b) is str:
+            b = b.encode()
+        p = head(out, r.status, wire.ctype(r.content_type), len(b), conn_mode(keep, req.minor))
+        p = wire.date(out, p)
+        if r.lines:
+            p = put(out, p, r.lines)
+        r = b
+    else:
+        return -1
+    p = put(out, p, b"\r\n")
+    return place(w, out, p, b"" if req.method == "HEAD" else r)
 
 
 def set_cookie_lines(out, p, values):
@@ -211,14 +257,47 @@ def set_cookie_lines(out, p, values):
     return p
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def date_line(wall_s, gmtime):
+    # b"Date: Mon, 07 Dec 2026 19:05:00 GMT\r\n" for wall_s seconds of the port's epoch, or
+    # b"" when the clock reads a year before 2024: a clock that was never set (a board boots
+    # at its epoch) must not put a date on an answer (RFC 9110 6.6.1).
+    t = gmtime(wall_s)
+    if t[0] < 2024:
+        return b""
+    return (
+        "Date: %s, %02d %s %d %02d:%02d:%02d GMT\r\n"
+        % (_DAYS[t[6]], t[2], _MONTHS[t[1] - 1], t[0], t[3], t[4], t[5])
+    ).encode()
+
+
 class Wire:
-    # The server's answer writer: one shared scratch buffer (heads and small bodies) and the
-    # Content-Type lines made so far.
-    def __init__(self, size, secure):
-        self.out = bytearray(size if size > 256 else 256)
-        self.mv = memoryview(self.out)
+    # The server's answer format: whether it runs over TLS (cookies), the Date line and the
+    # Content-Type lines made so far. Answers are made in the scratch of the work slot that
+    # serves them. The Date line is made again when a second has passed on the ticks clock
+    # (reading the wall clock at every answer would allocate: its seconds are no small int on
+    # a 32-bit board), from wall: an object with time() and gmtime(), or None for no Date.
+    def __init__(self, secure, wall=None, clock=None):
         self.secure = secure
+        self.wall = wall
+        self.clock = clock
+        self._at = 0  # ticks_ms when the Date line was made
+        self.dline = None
         self._ctypes = {HTML: HTML_LINE}
+
+    def date(self, out, p):
+        # The Date line into out at p, when the wall clock is set; the offset after it.
+        w = self.wall
+        if w is None:
+            return p
+        now = self.clock.ticks_ms()
+        if self.dline is None or self.clock.ticks_diff(now, self._at) >= 1000:
+            self._at = now
+            self.dline = date_line(int(w.time()), w.gmtime)
+        return put(out, p, self.dline)
 
     def ctype(self, ct):
         line = self._ctypes.get(ct)
@@ -230,8 +309,9 @@ class Wire:
                 self._ctypes[ct] = line
         return line
 
-    def answer(self, writer, req, status, r, keep, extra=None):
-        # Write one answer. r: the handler's answer (Response, str, bytes, dict, list or None),
+    def answer(self, w, req, status, r, keep, extra=None):
+        # Make one answer in work slot w (w.head, w.body); the offset of its end in w.head.
+        # r: the handler's answer (Response, str, bytes, dict, list or None),
         # or None for the server's own status answers; extra: more header lines (bytes).
         # TypeError for anything else a handler returned, ValueError for a bad header.
         ct = TEXT
@@ -272,18 +352,16 @@ class Wire:
             if resp.cookies:
                 c = resp.cookie_values(self.secure)
                 cookies = c if cookies is None else c + cookies
-        need = 160 + (len(ct) if ct else 0) + (len(extra) if extra else 0)
+        need = 200 + (len(ct) if ct else 0) + (len(extra) if extra else 0)
         if pre:
             need += len(pre)
         for line in lines or ():
             need += len(line)
         for v in cookies or ():
             need += len(v) + 14
-        out = self.out
-        mv = self.mv
+        out = w.out
         if need > len(out):
             out = bytearray(need)
-            mv = None
         p = head(
             out,
             status,
@@ -291,6 +369,7 @@ class Wire:
             -1 if bare else len(body),
             conn_mode(keep, req.minor),
         )
+        p = self.date(out, p)
         if extra:
             p = put(out, p, extra)
         if pre:
@@ -300,4 +379,4 @@ class Wire:
         if cookies:
             p = set_cookie_lines(out, p, cookies)
         p = put(out, p, b"\r\n")
-        send(writer, out, p, b"" if bare or req.method == "HEAD" else body, mv)
+        return place(w, out, p, b"" if bare or req.method == "HEAD" else body)

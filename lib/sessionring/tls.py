@@ -7,15 +7,20 @@
 #   ctx = tls.context(key_der, cert_der)       # or tls.SSLContext(tls.PROTOCOL_TLS_SERVER) ...
 #   Server(store=ring, tls=ctx)                 # turns on Secure + __Host- cookies too
 #
-# A TLS connection is served by its own task from the handshake to the end: mbedtls may hold
-# decrypted bytes that the socket's readability does not show, so it is never parked by
-# readability. Each connection keeps its TLS buffers (about 26 KB with EC on the boards), so
-# it stays open longer between requests (Server.tls_keepalive_ms): a new one is a full
-# handshake (no session cache), seconds on a board.
+# After the handshake a TLS connection is served like any other (pool.py), with one rule more:
+# mbedtls may hold decrypted bytes that the socket's readability does not show, so a TLS
+# connection parks on readability only after a read that would block (conn.serve reads until
+# then; mbedtls has nothing unread at that point). Each connection keeps its TLS buffers (about
+# 26 KB with EC on the boards), so it stays open longer between requests
+# (Server.tls_keepalive_ms): a new one is a full handshake (no session cache), seconds on a
+# board.
 import asyncio
 import gc
 
 from micropython import const
+
+from .conn import EVICTED, IDLE
+from .sockio import adopt, readable
 
 try:
     import tls as _tls  # MicroPython (mbedtls on ESP32, rp2 and the unix port)
@@ -82,42 +87,15 @@ def context(key, cert):
     return ctx
 
 
-class TLSStream:
-    # The stream a TLS connection is served on (conn.py reads and writes it as any stream):
-    # hands over the byte the handshake read first, then reads from mbedtls.
-    def __init__(self, st, first):
-        self.st = st
-        self.first = first  # -1: none
-        self.write = st.write
-        self.drain = st.drain
-
-    async def readinto(self, buf):
-        b = self.first
-        if b >= 0:
-            self.first = -1
-            buf[0] = b
-            return 1
-        return await self.st.readinto(buf)
-
-    def get_extra_info(self, name):
-        return self.st.get_extra_info(name)
-
-    def close(self):
-        self.st.close()
-
-    async def wait_closed(self):
-        await self.st.wait_closed()
-
-
 class Gate:
-    # Admission of TLS connections, before the pool: at most srv.tls_conns open and
-    # srv.tls_handshakes handshaking; a connection over the caps waits (a browser opens a few
-    # at once) for at most handshake_ms, then its socket is closed. At the connection cap the
-    # longest-idle TLS connection is closed for the newcomer.
-    def __init__(self, srv, pool):
-        self.srv = srv
+    # Admission of TLS connections, before the pool: at most tls_conns open and tls_handshakes
+    # handshaking; a connection over the caps waits (a browser opens a few at once) for at
+    # most handshake_ms, then its socket is closed. At the connection cap the longest-idle TLS
+    # connection is closed for the newcomer.
+    def __init__(self, ctx, pool):
+        self.ctx = ctx
         self.pool = pool
-        self.ctx = srv.tls
+        self.lim = pool.lim
         self.conns = 0  # TLS connections admitted (handshaking or served)
         self.shaking = 0  # handshakes in progress
         self.waiting = 0  # connections waiting for admission
@@ -130,15 +108,12 @@ class Gate:
         except Exception:  # noqa: BLE001
             pass
         self.refused += 1
-        self.srv.refused += 1
+        self.pool.count.refused += 1
 
     def accepted(self, s, addr):
-        # From the accept loop (MicroPython): a task for the connection, or the socket closed.
-        srv = self.srv
-        if (
-            self.waiting + self.conns >= srv.tls_conns + srv.backlog
-            or self.pool._short_of_memory()
-        ):
+        # From the accept loop: a task for the connection, or the socket closed.
+        m = self.lim
+        if self.waiting + self.conns >= m.tls_conns + m.backlog or self.pool.short_of_memory():
             return self._close(s)
         try:
             asyncio.create_task(self.connection(s, addr))
@@ -150,26 +125,26 @@ class Gate:
         pool = self.pool
         ck = pool.clock
         old = None
-        for c in pool.slots:
-            if c.owner > 0 and c.state == 1 and c.why == 0 and c.served:  # conn.IDLE
+        for c in pool.conns:
+            if c.owner > 0 and c.tls and c.state == IDLE and c.why == 0 and c.served:
                 if old is None or ck.ticks_diff(c.since, old.since) < 0:
                     old = c
         if old is not None:
-            old.why = 2  # conn.EVICTED
+            old.why = EVICTED
             old.task.cancel()
-            self.srv.evicted += 1
+            pool.count.evicted += 1
 
     async def _admit(self):
         # True once this connection may start its handshake; False after handshake_ms.
-        srv = self.srv
+        m = self.lim
         self.waiting += 1
         try:
-            for _ in range(srv.handshake_ms // _POLL_MS + 1):
-                if srv.closing:
+            for _ in range(m.handshake_ms // _POLL_MS + 1):
+                if self.pool.closing:
                     return False
-                if self.conns < srv.tls_conns and self.shaking < srv.tls_handshakes:
+                if self.conns < m.tls_conns and self.shaking < m.tls_handshakes:
                     return True
-                if self.conns >= srv.tls_conns:
+                if self.conns >= m.tls_conns:
                     self._evict_idle()
                 await asyncio.sleep_ms(_POLL_MS)
             return False
@@ -177,7 +152,6 @@ class Gate:
             self.waiting -= 1
 
     async def connection(self, s, addr):
-        srv = self.srv
         ts = None
         counted = shaking = False
         try:
@@ -192,18 +166,17 @@ class Gate:
                 s.setsockopt(6, 1, 1)  # IPPROTO_TCP, TCP_NODELAY
             except OSError:
                 pass
-            ts = self.ctx.wrap_socket(s, server_side=True, do_handshake_on_connect=False)
-            st = asyncio.StreamReader(ts)
+            ts = adopt(self.ctx.wrap_socket(s, server_side=True, do_handshake_on_connect=False))
             one = bytearray(1)
-            n = await asyncio.wait_for_ms(_first(st, one), srv.handshake_ms)
+            n = await asyncio.wait_for_ms(_first(ts, one), self.lim.handshake_ms)
             self.shaking -= 1
             shaking = False
             if not n:
                 return
-            await self.pool.connection(TLSStream(st, one[0]), TLSStream(st, -1), addr)
+            await self.pool.connection(ts, addr, None, one[0])
         except asyncio.CancelledError:
             self.failed += 1
-            if srv.closing:
+            if self.pool.closing:
                 raise
         except Exception:  # noqa: BLE001 - bad handshake, timeout, reset, no memory
             self.failed += 1
@@ -221,34 +194,12 @@ class Gate:
                     pass
             gc.collect()  # a TLS connection's buffers are large: give them back at once
 
-    # -- CPython: asyncio's own TLS does the handshake (ssl_handshake_timeout); the cap on
-    # connections holds, the one on handshakes in progress is asyncio's.
-    def server_options(self):
-        return {"ssl": self.ctx, "ssl_handshake_timeout": self.srv.handshake_ms / 1000}
 
-    async def peer(self, reader, writer):
-        if self.conns >= self.srv.tls_conns:
-            self._evict_idle()
-            for _ in range(self.srv.handshake_ms // _POLL_MS + 1):
-                if self.conns < self.srv.tls_conns or self.srv.closing:
-                    break
-                await asyncio.sleep(_POLL_MS / 1000)
-            if self.conns >= self.srv.tls_conns:
-                self.refused += 1
-                self.srv.refused += 1
-                writer.close()
-                return
-        self.conns += 1
-        try:
-            await self.pool._peer(reader, writer)
-        finally:
-            self.conns -= 1
-
-
-async def _first(st, one):
+async def _first(ts, one):
     # Drive the handshake through to the first byte of the first request: 1, or 0 when the
-    # client closed. A failed handshake raises (OSError from mbedtls).
+    # client closed. A failed handshake raises (OSError from mbedtls, ssl.SSLError).
     while True:
-        n = await st.readinto(one)
+        n = ts.readinto(one)
         if n is not None:
             return n
+        await readable(ts)

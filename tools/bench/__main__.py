@@ -1,7 +1,7 @@
 """`make bench`: every benchmark, each writing its own section of docs/benchmarks.md.
 
-    python tools/bench [all|ring|sealed|http|heap|footprint|firmware|soak|tls ...] [--strict]
-                       [[--] ARGS]
+    python tools/bench [all|ring|sealed|http|heap|footprint|firmware|oldnew|soak|tls ...]
+                       [--strict] [[--] ARGS]
 
 A missed target is reported (MISS, here and in the section) and the exit status stays 0;
 --strict (`make bench STRICT=1`) exits 1 on a MISS. A benchmark that cannot run is always an
@@ -27,9 +27,10 @@ MODULES = {
     "footprint": "footprint",
     "firmware": "firmware",
     "soak": "soak",
+    "oldnew": "oldnew",
     "tls": "tls",
 }
-ALL = ("ring", "sealed", "http", "heap", "footprint", "firmware")  # soak: `make soak`; tls
+ALL = ("ring", "sealed", "http", "heap", "footprint", "firmware", "oldnew")  # not soak, tls
 
 
 def run_one(name, extra=()):

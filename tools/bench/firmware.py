@@ -76,7 +76,8 @@ def mem_total(port):
 
 
 def firmware(py, folder, sessions=None, **profile):
-    """The firmware as `make run` starts it, with the /_mem route (SESSIONRING_BENCH)."""
+    """The firmware as `make run` starts it, with the /_mem route (SESSIONRING_BENCH); profile:
+    changes to the unix board's sections (server=..., store=...)."""
     env = {"SESSIONRING_BENCH": "1", "SESSIONRING_SESSIONS": sessions}
     fw = Firmware(py, folder, profile, PASSWORD, fast=False, env=env)
     try:
@@ -150,7 +151,8 @@ def paired(raw, srv, conns, seconds, route, cookie, script, rounds=1):
 
 
 def measure_firmware(py, folder, seconds, script, raw, res):
-    for capname, prof in (("cap", {}), ("cap16", {"max_conns": 16, "max_per_client": 0})):
+    cap16 = {"server": {"max_conns": 16, "max_per_client": 0}}
+    for capname, prof in (("cap", {}), ("cap16", cap16)):
         srv = firmware(py, folder, **prof)
         try:
             cookie = log_in(srv.port)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import deploy
 import faithful
+import fwclient
 from bench import common
 from bench.common import ROOT, table
 from fwclient import Client, Firmware
@@ -26,6 +27,7 @@ BLOCK = 4096
 BOOT_TIMEOUT_S = 60
 PASSWORD = "footprint-password"
 TARGET_SERVES_KB = 40  # the esp32 profile serves login and dashboard from 40 KB or less
+TARGET_FREE_KB = 64  # ... and has this much free after boot at its heap_kb budget
 SPARE_KB = 32  # ... and within its budget with 32 KB to spare (host_tests/test_firmware_budget)
 
 # boot.py then main.py, with a log hook that measures once the admin page listens
@@ -49,10 +51,34 @@ def boards():
     return sorted(p.parent.name for p in (ROOT / "boards").glob("*/board.json"))
 
 
-def profile(board):
-    prof = json.loads((ROOT / "boards" / board / "board.json").read_text())
-    prof["http_host"] = "127.0.0.1"  # on this machine: loopback only
-    return prof
+LOOPBACK = {"firmware": {"http_host": "127.0.0.1"}}  # on this machine: loopback only
+
+
+def limits(prof):
+    """The sizes a board.json sets, or the library classes' defaults where it is silent:
+    slots, data_bytes, max_conns, work_slots, and a work slot's request buffer and answer
+    scratch in bytes."""
+    deploy.board_problems({})  # firmware/ and lib/ on sys.path, as the firmware reads them
+    import inspect
+
+    from sessionring.http import Server
+    from sessionring.ring import SessionRing
+
+    ring = {k: p.default for k, p in inspect.signature(SessionRing).parameters.items()}
+    ring.update(prof.get("store", {}))
+    srv = prof.get("server", {})
+
+    def server(k):
+        return srv.get(k, getattr(Server, k))
+
+    return {
+        "slots": ring["slots"],
+        "data_bytes": ring["data_bytes"],
+        "max_conns": server("max_conns"),
+        "work_slots": server("work_slots"),
+        "buffer": max(server("buf_size"), server("max_head")),
+        "out_size": server("out_size"),
+    }
 
 
 def flash(board):
@@ -74,7 +100,8 @@ def boot(board, heap_kb, folder):
     first boot), or (None, reason)."""
     folder = Path(folder)
     shutil.rmtree(folder / "data", ignore_errors=True)
-    (folder / "board.json").write_text(json.dumps(profile(board)))
+    prof = json.loads((ROOT / "boards" / board / "board.json").read_text())
+    (folder / "board.json").write_text(json.dumps(fwclient.merge(prof, LOOPBACK)))
     (folder / "probe.py").write_text(PROBE)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SESSIONRING_")}
     env.update(MICROPYPATH=".frozen", SESSIONRING_PORT="0", SESSIONRING_ADMIN_PASSWORD=PASSWORD)
@@ -96,7 +123,8 @@ def serves(board, heap_kb, folder):
     """True when the faithful build with `heap_kb` served the login page, took a login and
     served the logged-in dashboard (a page, not a listening line)."""
     shutil.rmtree(Path(folder) / "data", ignore_errors=True)  # a first boot, every time
-    fw = Firmware("micropython32", folder, profile(board), PASSWORD, "%dK" % heap_kb, False)
+    heap = "%dK" % heap_kb
+    fw = Firmware("micropython32", folder, LOOPBACK, PASSWORD, heap, False, board=board)
     try:
         fw.start()
         c = Client(fw.port)
@@ -167,6 +195,7 @@ def kb(n):
     return "%.1f KB" % (n / 1024)
 
 
+FREE = "esp32 profile has %d KB free after boot at its %d KB budget"
 SMALL = "esp32 profile serves login + dashboard from a %d KB heap or less" % TARGET_SERVES_KB
 SPARE = "esp32 profile serves within its %d KB budget with %d KB to spare (at %d KB; the test "
 SPARE += "host_tests/test_firmware_budget.py)"
@@ -176,10 +205,12 @@ def targets(rows):
     esp = [r for r in rows if r[0] == "esp32"]
     if not esp:
         return []
-    _, prof, _, _, _, least, _ = esp[0]
+    _, prof, _, free, _, least, _ = esp[0]
     spare = prof["heap_kb"] - SPARE_KB
     got = "%s KB" % least if least else "not within its budget"
+    has_free = free is not None and free >= TARGET_FREE_KB * 1024
     return [
+        (FREE % (TARGET_FREE_KB, prof["heap_kb"]), kb(free) if free else "-", has_free),
         (SMALL, got, bool(least and least <= TARGET_SERVES_KB)),
         (SPARE % (prof["heap_kb"], SPARE_KB, spare), got, bool(least and least <= spare)),
     ]
@@ -233,13 +264,15 @@ def markdown(rows, viper=None):
     esp = [r for r in rows if r[0] == "esp32" and r[6] and r[3] is not None]
     if esp:
         _, prof, _, free, alloc, _, held = esp[0]
-        ring = prof["slots"] * (44 + prof["data_bytes"])
-        bufs = prof["max_conns"] * prof["buf_size"]
+        lim = limits(prof)
+        ring = lim["slots"] * (44 + lim["data_bytes"])
+        bufs = lim["work_slots"] * (lim["buffer"] + lim["out_size"])
         own = max(0, alloc - ring - bufs - sum(held.values()))
         head = ["asyncio", "library (frozen: state only)", "admin app"]
-        head += ["session ring (%d x (44 + %d) B)" % (prof["slots"], prof["data_bytes"])]
-        head += ["%d connection buffers of %d B" % (prof["max_conns"], prof["buf_size"])]
-        head += ["the firmware's own objects and what boot left", "in use"]
+        head += ["session ring (%d x (44 + %d) B)" % (lim["slots"], lim["data_bytes"])]
+        head += ["%(work_slots)d work slots' buffers (%(buffer)d + %(out_size)d B each)" % lim]
+        own_head = "the firmware's own objects (its %(max_conns)d connection records, ...)" % lim
+        head += [own_head + " and what boot left", "in use"]
         cells = [held["asyncio"], held["library"], held["admin"], ring, bufs, own, alloc]
         what = "What the esp32 profile's heap holds after boot, at its budget:"
         out += ["", what, "", table(" | ".join(head), [[kb(n) for n in cells]])]

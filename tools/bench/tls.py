@@ -38,13 +38,15 @@ HEAPS_KB = range(32, 257, 4)
 def start(folder, board, py, heap_kb, tls=True, conns=2, env=None):
     """The firmware on a faithful build with `board`'s profile, https on or off; its
     certificate (DER) made beforehand as deploy makes a board's, or None."""
-    prof = json.loads((common.ROOT / "boards" / board / "board.json").read_text())
-    prof.update(http_host="127.0.0.1", wifi_mode="none", https=tls, tls_conns=conns)
-    prof.update(pbkdf2_iterations=1000, handshake_ms=20000)  # a login's heap is the same
-    der = cert.new(Path(folder) / "data", board, prof, out=lambda s: None)[1] if tls else None
+    changes = {
+        "firmware": {"http_host": "127.0.0.1", "wifi_mode": "none", "https": tls},
+        "server": {"tls_conns": conns, "handshake_ms": 20000},
+    }
+    changes["firmware"]["pbkdf2_iterations"] = 1000  # the heap a login needs does not depend on it
     args = ["--tls", "--redirect-port", str(common.free_port())] if tls else []
-    fw = Firmware(py, folder, prof, PASSWORD, "%dK" % heap_kb, False, env, args)
-    fw.der = der
+    heap = "%dK" % heap_kb
+    fw = Firmware(py, folder, changes, PASSWORD, heap, False, env, args, board=board)
+    fw.der = cert.new(fw.data, board, fw.profile, out=lambda s: None)[1] if tls else None
     return fw.start()
 
 

@@ -17,7 +17,9 @@ class Server:
     keepalive_ms: int
     first_request_ms: int
     linger_ms: int
+    stall_ms: int
     max_conns: int
+    work_slots: int
     max_per_client: int
     backlog: int
     fresh_idle_ms: int
@@ -27,6 +29,24 @@ class Server:
     token_param: str | None
     secure: bool
     hosts: tuple[str, ...] | None
+    date: bool
+    wall: Any
+    handler_json_errors: bool
+    tls: Any
+    tls_conns: int
+    tls_handshakes: int
+    handshake_ms: int
+    tls_keepalive_ms: int
+    @property
+    def requests(self) -> int: ...
+    @property
+    def evicted(self) -> int: ...
+    @property
+    def refused(self) -> int: ...
+    @property
+    def timeouts(self) -> int: ...
+    @property
+    def errors(self) -> int: ...
     store: Any
     port: int | None
     on_error: Callable[[Request, BaseException], None] | None

@@ -1,0 +1,66 @@
+# Non-blocking sockets on the asyncio scheduler, without streams: wait until a socket can be
+# read or written, then readinto()/write() it directly (both answer None when it would block).
+# A connection that waits for its next request is parked on readable() alone: no stream, no
+# buffer. MicroPython's scheduler polls the socket itself (its I/O queue, as its own streams
+# do); on CPython lib/hostshim gives asyncio the same calls.
+import asyncio
+
+_q = getattr(getattr(asyncio, "core", None), "_io_queue", None)
+
+if _q is not None:
+
+    def readable(s):
+        yield _q.queue_read(s)
+
+    def writable(s):
+        yield _q.queue_write(s)
+
+    def adopt(s):
+        # An accepted socket, ready for readinto()/write() without blocking.
+        s.setblocking(False)
+        return s
+
+    class Parked:
+        # `await p.on(s)`: park the awaiting task until s is readable. One per connection
+        # record, made once: waiting allocates no coroutine (a parked connection holds less).
+        def __init__(self):
+            self.s = None
+            self.armed = False
+
+        def on(self, s):
+            self.s = s
+            self.armed = False  # (a wait cancelled while armed must not end the next one)
+            return self
+
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            if self.armed:
+                self.armed = False
+                raise StopIteration
+            self.armed = True
+            _q.queue_read(self.s)  # the scheduler resumes this task when s is readable
+
+else:
+    readable = asyncio.readable
+    writable = asyncio.writable
+
+    def adopt(s):
+        s.setblocking(False)
+        return asyncio.rawsock(s)
+
+    class Parked:
+        def on(self, s):
+            return readable(s)
+
+
+async def write_all(s, buf, off, end):
+    # Write buf[off:end], waiting while the peer's window is full. The caller has already
+    # tried once without waiting (the common case needs no coroutine).
+    while off < end:
+        n = s.write(buf, off, end - off)
+        if n is None:
+            await writable(s)
+        else:
+            off += n

@@ -1,0 +1,182 @@
+"""`python tools/bench oldnew`: the server's speed against an older tree of the library, in the
+same run, and where a request's time goes.
+
+The library of --old (a git revision; default: the last tree with a buffer per connection) is
+taken from git into a temporary folder beside today's; both are compiled by mpy-cross with the
+same bench app (servers/sr_app.py: an authenticated GET through the ring) and run on the
+MicroPython unix port. For each round, the raw responder (servers/raw.py), the old server and
+the new one are measured one after the other with wrk, in an order that alternates from round
+to round (A B A B), at 1 and 16 keep-alive connections; a figure is the median over the rounds
+of a server's rate as a ratio to the raw responder of the same round. Then the new server's
+stages, one keep-alive connection: the 404 path (parse, no route), GET / without a session (a
+handler and a Response), GET / with the session (the lookup too), each as microseconds per
+request beyond the raw responder's. Check `uptime` first: other work on the machine slows the
+raw responder more than the servers. Writes the "oldnew" section of docs/benchmarks.md.
+
+Usage: python tools/bench oldnew [-- --old REV --rounds 3 --seconds 3 --no-write]
+"""
+
+import argparse
+import io
+import os
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+from bench import common
+from bench.common import SERVERS, free_port, wrk
+
+OLD = "dc855e4"  # the tree before work slots: a 2 KB buffer and a task frame per connection
+MODES = (("ka1", 1), ("ka16", 16))
+
+
+def _compile(lib, out):
+    """lib/sessionring of one tree and the bench servers, as .mpy files in out."""
+    (out / "sessionring").mkdir(parents=True)
+    for f in sorted(Path(lib).glob("*.py")):
+        common.mpy_cross(f, out / "sessionring" / (f.stem + ".mpy"))
+    for name in ("sr_app", "raw"):
+        common.mpy_cross(SERVERS / (name + ".py"), out / (name + ".mpy"))
+
+
+def _old_lib(rev, dest):
+    """The library of git revision rev, unpacked into dest/lib/sessionring."""
+    tar = subprocess.run(
+        ["git", "archive", rev, "lib/sessionring"],
+        cwd=str(common.ROOT),
+        capture_output=True,
+        check=True,
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(tar)) as t:
+        t.extractall(dest)
+    return Path(dest) / "lib" / "sessionring"
+
+
+def _run(app_dir, module, conns, seconds, headers=(), path="/"):
+    with common.serve(common.tool("micropython"), app_dir, module, free_port()) as srv:
+        if not srv.ok:
+            raise SystemExit("%s did not start: %s" % (module, srv.output()))
+        hdr = ("Cookie: sid=" + srv.info["token"],) if "token" in srv.info else ()
+        r = wrk(srv.port, conns, seconds, False, list(hdr) + list(headers), path)
+        if r["errors"] or not srv.alive():
+            raise SystemExit("%s failed under load: %r" % (module, r))
+        return r["rps"], (r["non2xx"] == 0)
+
+
+def measure(old_dir, new_dir, rounds, seconds):
+    ratios = {(k, m): [] for k in ("old", "new") for m, _ in MODES}
+    raw_rps = {m: [] for m, _ in MODES}
+    for i in range(rounds):
+        for mode, conns in MODES:
+            order = [("old", old_dir), ("new", new_dir)]
+            if i % 2:
+                order.reverse()
+            raw, _ = _run(new_dir, "raw", conns, seconds)
+            raw_rps[mode].append(raw)
+            for name, d in order:
+                rps, ok = _run(d, "sr_app", conns, seconds)
+                if not ok:
+                    raise SystemExit("%s answered non-2xx: not authenticated" % name)
+                ratios[(name, mode)].append(rps / raw)
+            got = ", ".join("%s %.2fx" % (n, ratios[(n, mode)][-1]) for n, _ in order)
+            print("round %d %s: raw %.0f/s, %s" % (i + 1, mode, raw, got), flush=True)
+    stages = {"raw": _run(new_dir, "raw", 1, seconds)[0]}
+    for name, path in (("404", "/nope"), ("no session", "/")):
+        stages[name] = _run_nocookie(new_dir, path, seconds)
+    stages["session"] = _run(new_dir, "sr_app", 1, seconds)[0]
+    return ratios, raw_rps, stages
+
+
+def _run_nocookie(app_dir, path, seconds):
+    with common.serve(common.tool("micropython"), app_dir, "sr_app", free_port()) as srv:
+        return wrk(srv.port, 1, seconds, False, (), path)["rps"]
+
+
+def report(ratios, raw_rps, stages, old, rounds, seconds):
+    med = {k: statistics.median(v) for k, v in ratios.items()}
+    lines = [
+        "## Against an older tree, and where the time goes (`python tools/bench oldnew`)",
+        "",
+        common.machine_line(),
+        "Load average before the run: %.2f (1 min). MicroPython unix port (64-bit, PyPI), "
+        "wrk, %d s per run, %d rounds alternating old and new, medians of ratios to the raw "
+        "responder measured in the same round. Old: the library at `%s`; new: this tree."
+        % (LOAD0, seconds, rounds, old),
+        "",
+        "| keep-alive connections | raw responder (median) | old / raw | new / raw | new / old |",
+        "|---|---|---|---|---|",
+    ]
+    for mode, conns in MODES:
+        lines.append(
+            "| %d | %.0f req/s | %.2fx | %.2fx | %.2fx |"
+            % (
+                conns,
+                statistics.median(raw_rps[mode]),
+                med[("old", mode)],
+                med[("new", mode)],
+                med[("new", mode)] / med[("old", mode)],
+            )
+        )
+    us = {k: 1e6 / v for k, v in stages.items() if v}
+    lines += [
+        "",
+        "Where the time of an authenticated GET goes (new server, one keep-alive connection, one "
+        "run each; microseconds per request beyond the raw responder's %.1f us):" % us["raw"],
+        "",
+        "| path | us per request | beyond raw | of which this stage |",
+        "|---|---|---|---|",
+    ]
+    prev = us["raw"]
+    for name, what in (
+        ("404", "accept nothing, read, parse the head, no route, answer 404"),
+        ("no session", "+ route, a handler returning a Response (401), no token"),
+        ("session", "+ the cookie found, the ring lookup, the handler's bytes"),
+    ):
+        row = (name, what, us[name], us[name] - us["raw"], us[name] - prev)
+        lines.append("| %s (%s) | %.1f | %.1f | %.1f |" % row)
+        prev = us[name]
+    rows = [
+        (
+            "speed does not drop: new >= old at %d keep-alive connection(s)" % conns,
+            "%.2fx vs %.2fx" % (med[("new", mode)], med[("old", mode)]),
+            med[("new", mode)] >= med[("old", mode)] * 0.97,
+        )
+        for mode, conns in MODES
+    ]
+    table, rc = common.verdict(rows)
+    lines += ["", "(within 3 %: the spread between runs on this machine)", "", table]
+    print("load average after: %.2f" % os.getloadavg()[0])
+    return "\n".join(lines), rc
+
+
+LOAD0 = 0.0
+
+
+def main(argv):
+    global LOAD0
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--old", default=OLD, help="git revision of the older tree")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=int, default=3)
+    ap.add_argument("--no-write", action="store_true")
+    a = ap.parse_args(argv[1:])
+    LOAD0 = os.getloadavg()[0]
+    print("load average: %.2f (check it: figures from a busy machine are not valid)" % LOAD0)
+    with tempfile.TemporaryDirectory() as tmp:
+        old_lib = _old_lib(a.old, Path(tmp) / "src")
+        _compile(old_lib, Path(tmp) / "old")
+        _compile(common.ROOT / "lib" / "sessionring", Path(tmp) / "new")
+        old, new = Path(tmp) / "old", Path(tmp) / "new"
+        ratios, raw_rps, stages = measure(old, new, a.rounds, a.seconds)
+    md, rc = report(ratios, raw_rps, stages, a.old, a.rounds, a.seconds)
+    print(md)
+    if not a.no_write:
+        common.write_section("oldnew", md)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))  # [section name, args...]
