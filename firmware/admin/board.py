@@ -54,7 +54,7 @@ SECTIONS = {
         "accounts",
     ),
 }
-SERVER_SET = ("tls", "secure", "handler_json_errors")  # the firmware's, not board.json's
+SERVER_SET = ("tls", "secure", "handler_json_errors", "wall")  # the firmware's, not board.json's
 
 
 def _server_default(k):

@@ -8,13 +8,12 @@ import asyncio
 import socket
 import sys
 
-from _firmware_modules import Log, scratch
+from _firmware_modules import Log, admin_profile, scratch
 from _http_support import run, start, stop
 
 from _support import FakeClock
 from admin.account import Account
 from admin.app import Admin
-from admin.board import DEFAULTS
 from admin.settings import Settings
 from sessionring.session import ROLE_ADMIN
 
@@ -44,8 +43,7 @@ class Wall(FakeClock):
 
 def _sealed_app():
     d = scratch("sealed-status-cost")
-    p = dict(DEFAULTS)
-    p.update({"name": "t", "slots": 4, "pbkdf2_iterations": 10, "sessions": "sealed"})
+    p = admin_profile(firmware={"sessions": "sealed"})
     st = Settings(d, p)
     st.load(Log())
     acct = Account(d, 10)
