@@ -9,8 +9,8 @@ import sys
 
 import pytest
 from _vboard import VirtualBoard, host_env
+from _wall import Wall
 
-from _support import Wall
 from harness import ROOT
 from sessionring.sealed import SealedStore
 

@@ -6,11 +6,11 @@ import os
 import subprocess
 
 import pytest
+from _wall import Wall
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from _support import Wall
 from harness import interpreter_command
 from sessionring import fernet
 from sessionring.sealed import SealedStore

@@ -1,10 +1,10 @@
 """Property tests of the sealed store's opener (host only: hypothesis): whatever a client
 sends, get() answers None or a session and never raises."""
 
+from _wall import Wall
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from _support import Wall
 from sessionring import fernet
 from sessionring.sealed import SealedStore
 

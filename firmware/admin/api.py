@@ -7,19 +7,15 @@
 from . import web
 
 
-def status(a, req):
-    s = web.admin(req)
-    if s is None:
-        resp = web.json_error(401, "login required")
-        resp.headers["WWW-Authenticate"] = 'Bearer realm="sessionring"'
-        return resp
+@web.admin_api
+def status(a, req, s):
     st = a.store
     n = a.net
     return web.json(
         {
             "device": a.name,
             "uptime_s": st.now(),
-            "mem_free": web.free_heap(a),
+            "mem_free": a.free_heap(),
             "sessions": {
                 "store": "sealed" if a.sealed else "ring",
                 "live": None if a.sealed else len(st),  # a sealed store cannot count them
@@ -34,7 +30,7 @@ def status(a, req):
 
 
 def login(a, req):
-    if "origin" in req.headers and not web.same_origin(a, req):
+    if "origin" in req.headers and not a.same_origin(req):
         return web.json_error(403, "cross-origin request")
     if req.content_type() != "application/json":
         return web.json_error(415, "send application/json")
@@ -49,7 +45,7 @@ def login(a, req):
         return web.json_error(400, 'expected {"username": ..., "password": ...}')
     dev = body.get("device")  # the device token of an earlier login, if the script kept it
     dev = dev if isinstance(dev, str) else None
-    st, got = web.log_in(a, req, body["username"], body["password"], False, dev)
+    st, got = a.log_in(req, body["username"], body["password"], False, dev)
     if st == web.THROTTLED:
         resp = web.json_error(429, "too many failed attempts")
         resp.headers["Retry-After"] = str(got)

@@ -6,7 +6,8 @@
 #  - the login form, before any session exists, uses a double-submit cookie ("csrf"): the
 #    visitor gets no ring slot, so nobody who is not logged in can take one from a session;
 #  - every POST also passes an exact Origin (else Referer) check; nothing changes on GET.
-# What the pages share (answers, guards, the login path, messages) is in web.py.
+# What the pages share (answers, the guards as decorators, the login path, messages) is in
+# web.py; the handlers here say which guard they need (@web.admin_page, @web.admin_form...).
 import hashlib
 import sys
 
@@ -20,6 +21,14 @@ from .account import USER
 _CSRF_LEN = 32  # auth.new_csrf(): 32 URL-safe characters
 _ANY = ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")  # (HEAD goes with GET)
 KEY_FILE = "sealed.keys"  # sealed store: its keys, in the data folder ("sealed": "key_file")
+
+# The API's routes: path -> the methods it takes, its Allow line, its function in api.py. Each
+# takes every method, so that a wrong one gets the API's JSON 405 (api.wrong_method).
+_API = {
+    "/api/status": (("GET", "HEAD"), "GET, HEAD, OPTIONS", "status"),
+    "/api/login": (("POST",), "POST, OPTIONS", "login"),
+    "/api/logout": (("POST",), "POST, OPTIONS", "logout"),
+}
 GEN_FILE = "sealed_gens.json"  # sealed store: the users' generations, in the data folder
 DENY_FILE = "sealed_deny.txt"  # sealed store: its deny-list (logouts), in the data folder
 
@@ -54,7 +63,7 @@ def fingerprint(cert_der):
     return ":".join("%02X" % b for b in d)
 
 
-class Admin:
+class Admin(web.Site):
     def __init__(
         self, profile, settings, acct, netstate, clock=None, wall=None, log=print, tls=None
     ):
@@ -93,27 +102,20 @@ class Admin:
         self.scheme = "https" if self.secure else "http"
         self.csrf_cookie = cookie.name_for("csrf", self.secure)
         self.device_cookie = cookie.name_for("dev", self.secure)
-        self.headers = dict(web.SECURITY)  # what every page sends (web.py) ...
-        self.header_lines = web.PAGE_LINES  # ... encoded once
-        self.heap_at = None  # web.free_heap(): when it last measured, and what
-        self.heap_free = None
         self._api = None  # api.py once loaded
         self._software = "sessionring %s on %s" % (__version__, _interpreter())
         self._to_idle = self._to_abs = self._to_text = None  # _timeouts_text()
         r = self.server.route
-        r("/login", methods=("GET", "POST"))(self._either(self.login_form, self.login))
+        r("/login", methods=("GET", "POST"))(self.login_route)
         r("/", methods=("GET",))(self.dashboard)
         r("/sessions", methods=("GET",))(self.sessions)
         r("/sessions/revoke", methods=("POST",))(self.revoke)
         r("/sessions/everywhere", methods=("POST",))(self.everywhere)
-        r("/settings", methods=("GET", "POST"))(
-            self._either(self.settings_form, self.settings_save)
-        )
+        r("/settings", methods=("GET", "POST"))(self.settings_route)
         r("/logout", methods=("POST",))(self.logout)
-        # the API takes every method, so that a wrong one gets its JSON 405 (api.py)
-        r("/api/status", methods=_ANY)(self._api_route(("GET", "HEAD"), self.api_status))
-        r("/api/login", methods=_ANY)(self._api_route(("POST",), self.api_login))
-        r("/api/logout", methods=_ANY)(self._api_route(("POST",), self.api_logout))
+        call = self.api_call  # (one bound method for the three)
+        for path in _API:
+            r(path, methods=_ANY)(call)
 
     def _timeouts(self, kw):
         # A store's keywords: the session timeouts from the settings, and kw.
@@ -155,25 +157,6 @@ class Admin:
     @property
     def ring(self):
         return self.store  # the store under its older name
-
-    def _api_route(self, methods, handler):
-        # An API route: its methods to handler, the others to the API's JSON 405.
-        allow = ", ".join(methods + ("OPTIONS",))
-
-        def route(req):
-            if req.method in methods:
-                return handler(req)
-            return self.api().wrong_method(req, allow)
-
-        return route
-
-    @staticmethod
-    def _either(get, post):
-        # One handler per path: GET (and HEAD) to get, POST to post.
-        def handler(req):
-            return post(req) if req.method == "POST" else get(req)
-
-        return handler
 
     # -- configuration -------------------------------------------------------------------------
     def _server(self, key):
@@ -229,14 +212,18 @@ class Admin:
         self.store.absolute_s = self.settings["absolute_s"]
 
     # -- login -----------------------------------------------------------------------------------
+    def login_route(self, req):
+        # /login: GET (and HEAD) the form, POST it
+        return self.login(req) if req.method == "POST" else self.login_form(req)
+
     def _login_page(self, req, status, msg, token=None):
         if token is None:
             token = req.cookies.get(self.csrf_cookie)
             if not isinstance(token, str) or len(token) != _CSRF_LEN:
                 token = auth.new_csrf()
-        o = web.out(self)
+        o = pages.Out()
         pages.login(o, self.name, token, msg)
-        resp = web.html(self, o, status)
+        resp = web.html(o, status)
         if req.cookies.get(self.csrf_cookie) != token:
             resp.set_cookie(self.csrf_cookie, token, secure=self.secure)
         return resp
@@ -246,12 +233,10 @@ class Admin:
             return web.redirect("/")
         return self._login_page(req, 200, None)
 
-    def login(self, req):
-        token = req.cookies.get(self.csrf_cookie)
-        if not web.same_origin(self, req) or not auth.csrf_equal(req.form.get("csrf"), token):
-            return web.forbidden(self)
+    @web.visitor_form
+    def login(self, req, token):
         f = req.form
-        st, got = web.log_in(self, req, f.get("username", ""), f.get("password", ""), True)
+        st, got = self.log_in(req, f.get("username", ""), f.get("password", ""), True)
         if st == web.THROTTLED:
             msg = "Too many failed attempts. Try again in %d s." % got
             resp = self._login_page(req, 429, msg, token)
@@ -260,40 +245,36 @@ class Admin:
         if st == web.WRONG:
             return self._login_page(req, 401, "Wrong user name or password.", token)
         if st == web.FULL:
-            return self._login_page(req, 503, web.full_text(self), token)
+            return self._login_page(req, 503, self.full_text(), token)
         resp = web.redirect("/")
         resp.set_cookie(self.csrf_cookie, "", max_age=0, secure=self.secure)  # used up
-        web.device_cookie(self, resp)
+        self.set_device_cookie(resp)
         return resp
 
-    def logout(self, req):
-        bad = web.post_guard(self, req, web.admin(req))
-        if bad is not None:
-            return bad
+    @web.admin_form
+    def logout(self, req, s):
         req.end_session()
         return web.redirect("/login")
 
     # -- pages -----------------------------------------------------------------------------------
-    def dashboard(self, req):
-        s = web.admin(req)
-        if s is None:
-            return web.redirect("/login")
-        free = web.free_heap(self)
+    @web.admin_page
+    def dashboard(self, req, s):
+        free = self.free_heap()
         st = self.store
         rows = (
             (b"Device", self.name),
             (b"Uptime", pages.duration(st.now())),
             (b"Free heap", "%d KB" % (free // 1024) if free is not None else "n/a"),
-            (b"Sessions", web.sessions_text(self)),
+            (b"Sessions", self.sessions_text()),
             (b"Network", self._network_text()),
             (b"Timeouts", self._timeouts_text()),
             (b"Software", self._software),
         )
         if self.fingerprint:
             rows += ((b"Certificate SHA-256", self.fingerprint),)
-        o = web.out(self)
+        o = pages.Out()
         pages.dashboard(o, self.name, s.get("c"), rows)
-        return web.html(self, o)
+        return web.html(o)
 
     def _timeouts_text(self):
         # "15 min idle, 12 h at most", made again only when a timeout changed
@@ -316,11 +297,9 @@ class Admin:
             return "%s %s, %s" % (mode, n["ssid"], n["ip"])
         return mode
 
-    def sessions(self, req):
-        s = web.admin(req)
-        if s is None:
-            return web.redirect("/login")
-        o = web.out(self)
+    @web.admin_page
+    def sessions(self, req, s):
+        o = pages.Out()
         msg = web.MESSAGES.get(req.query.get("m"))
         if self.sealed:
             st = self.store
@@ -329,13 +308,10 @@ class Admin:
             pages.sealed_sessions(o, self.name, s.get("c"), s, info, msg)
         else:
             pages.sessions(o, self.name, s.get("c"), self.store, s.handle, msg)
-        return web.html(self, o)
+        return web.html(o)
 
-    def revoke(self, req):
-        s = web.admin(req)
-        bad = web.post_guard(self, req, s)
-        if bad is not None:
-            return bad
+    @web.admin_form
+    def revoke(self, req, s):
         target = self.store.by_handle(req.form.get("handle", ""))
         if target is None:
             return web.redirect("/sessions?m=gone")
@@ -345,18 +321,19 @@ class Admin:
         self.store.revoke(target)
         return web.redirect("/sessions?m=revoked")
 
-    def everywhere(self, req):
+    @web.admin_form
+    def everywhere(self, req, s):
         # Log out everywhere: every session of the user ends, this one too (the sealed store
         # bumps the user's generation on flash, so every older cookie is refused).
-        s = web.admin(req)
-        bad = web.post_guard(self, req, s)
-        if bad is not None:
-            return bad
         self.store.revoke_user(USER)
         req.end_session()
         return web.redirect("/login")
 
     # -- rarely used parts: loaded on first use, to keep the heap free after boot ---------------
+    def settings_route(self, req):
+        # /settings: GET (and HEAD) the page, POST one of its forms
+        return self.settings_save(req) if req.method == "POST" else self.settings_form(req)
+
     def settings_form(self, req):
         from . import settings_page
 
@@ -377,14 +354,14 @@ class Admin:
             self._api = m
         return m
 
-    def api_status(self, req):
-        return self.api().status(self, req)
-
-    def api_login(self, req):
-        return self.api().login(self, req)
-
-    def api_logout(self, req):
-        return self.api().logout(self, req)
+    def api_call(self, req):
+        # Every API route, every method: a method the route takes to its function in api.py,
+        # the others to the API's JSON 405 with the route's Allow line.
+        methods, allow, name = _API[req.path]
+        m = self.api()
+        if req.method in methods:
+            return getattr(m, name)(self, req)
+        return m.wrong_method(req, allow)
 
 
 def _interpreter():

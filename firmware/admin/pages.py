@@ -1,6 +1,6 @@
 # Server-rendered pages. A page is written in pieces into one Out buffer: markup as bytes
 # literals, every value that did not come from this file through text(), which escapes it.
-# No JavaScript; a tiny inline style sheet (allowed by its hash in the CSP header, see app.py).
+# No JavaScript; a tiny inline style sheet (allowed by its hash in the CSP header, see web.py).
 
 CSS = (
     b"*{box-sizing:border-box}"

@@ -96,29 +96,24 @@ def _page(a, s, status=200, values=None, errors=None, msg=None, pw_errors=None):
             "idle_min": str(st["idle_s"] // 60),
             "absolute_min": str(st["absolute_s"] // 60),
         }
-    o = web.out(a)
+    o = pages.Out()
     render(o, a.name, s.get("c"), values, errors, msg, pw_errors)
-    return web.html(a, o, status)
+    return web.html(o, status)
 
 
-def show(a, req):
-    s = web.admin(req)
-    if s is None:
-        return web.redirect("/login")
+@web.admin_page
+def show(a, req, s):
     return _page(a, s, msg=web.MESSAGES.get(req.query.get("m")))
 
 
-def save(a, req):
-    s = web.admin(req)
-    bad = web.post_guard(a, req, s)
-    if bad is not None:
-        return bad
+@web.admin_form
+def save(a, req, s):
     which = req.form.get("form")
     if which == "device":
         return _save_device(a, req, s)
     if which == "password":
         return _change_password(a, req, s)
-    return web.problem(a, 400, "Bad request", "Unknown form.")
+    return a.problem(400, "Bad request", "Unknown form.")
 
 
 def _save_device(a, req, s):
@@ -149,7 +144,7 @@ def _save_device(a, req, s):
 
 def _change_password(a, req, s):
     f = req.form
-    ok, wait = web.password_ok(a, req, USER, f.get("current", ""), device=True)
+    ok, wait = a.password_ok(req, USER, f.get("current", ""), device=True)
     if wait:
         resp = _page(a, s, 429, pw_errors={"current": "Too many failed attempts."})
         resp.headers["Retry-After"] = str(wait)

@@ -90,7 +90,8 @@ def admin_app(name, log=None, **sections):
     # The admin app (firmware/admin/app.py) on a scratch folder with a small profile (changed
     # by sections, as admin_profile), its admin password "the admin password", and one fake
     # clock for ticks and wall time: (app, clock).
-    from _support import TicksWall
+    from _wall import TicksWall
+
     from admin.account import Account
     from admin.app import Admin
     from admin.settings import Settings

@@ -3,8 +3,8 @@
 from _firmware_modules import Log, scratch
 from _firmware_modules import admin_app as _app
 from _firmware_modules import admin_profile as _profile
+from _wall import TicksWall as Wall
 
-from _support import TicksWall as Wall
 from admin.account import Account
 from admin.app import Admin
 from admin.settings import Settings
@@ -58,7 +58,7 @@ def _call(app, req):
         "/sessions/revoke": app.revoke,
         "/sessions/everywhere": app.everywhere,
         "/logout": app.logout,
-        "/api/status": app.api_status,
+        "/api/status": app.api_call,
     }.get(path)
     if handler is None:
         if path == "/login":
@@ -220,6 +220,55 @@ def _visit(app, sid, path="/", method="GET", form=None):
         if name == "sid":
             sid = value
     return resp, sid
+
+
+def _by_route(app, method, path, form=None, sid=None, origin=ORIGIN):
+    # One request through the handler the server has registered for path (its guard included).
+    req = Req(app, method, path, form, {"sid": sid})
+    req.headers["origin"] = origin
+    resp = app.server.routes[path][0](req)
+    req.finish()
+    return resp
+
+
+def test_every_page_and_form_post_is_guarded():
+    # Every route of the admin pages, read from the server's own table: a page needs an admin
+    # session (else the login page); a form post also needs that session's CSRF token, sent from
+    # this device's Origin (else 403) and changes nothing when refused. A route added without
+    # its guard fails here.
+    app, _ = _app("app-guards")
+    _, sid = _login(app)
+    _, other = _login(app)
+    csrf = app.ring.get(sid)["c"]
+    posts = []
+    for path, (_, methods, _) in app.server.routes.items():
+        if path.startswith("/api/") or path == "/login":
+            continue  # the API: test_api_*; the login form: below
+        for method in methods:
+            resp = _by_route(app, method, path, {"csrf": csrf} if method == "POST" else None)
+            assert resp.status == 303 and _location(resp) == "/login", (method, path)
+            if method == "GET":
+                assert _by_route(app, method, path, sid=sid).status == 200, path
+                continue
+            posts.append(path)
+            for form, origin in (
+                ({"form": "device"}, ORIGIN),  # no token at all
+                ({"csrf": ""}, ORIGIN),
+                ({"csrf": app.ring.get(other)["c"]}, ORIGIN),  # another session's token
+                ({"csrf": csrf}, "http://evil.example"),
+                ({"csrf": csrf}, "null"),
+            ):
+                resp = _by_route(app, method, path, form, sid, origin)
+                assert resp.status == 403 and b"Forbidden" in bytes(resp.body), (path, form)
+            assert app.ring.get(sid) is not None and app.ring.get(other) is not None, path
+    assert sorted(posts) == ["/logout", "/sessions/everywhere", "/sessions/revoke", "/settings"]
+    # the login form's post, before any session: the csrf cookie's token, this Origin
+    form = {"username": "admin", "password": PW, "csrf": csrf}
+    assert _by_route(app, "POST", "/login", form).status == 403  # no csrf cookie to pair with
+    req = Req(app, "POST", "/login", form, {"csrf": csrf})
+    req.headers["origin"] = "http://evil.example"
+    assert app.server.routes["/login"][0](req).status == 403
+    assert len(app.ring) == 2  # no session was made, none ended
 
 
 def _sealed_app(name, **store):

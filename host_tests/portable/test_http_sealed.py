@@ -3,8 +3,8 @@
 # after the handler writes session data or past half the idle timeout, logout and replay,
 # tampered cookies, and a failing handler that leaves nothing valid. Wall clocks are injected.
 from _http_support import Client, fetch, serving, session_app
+from _wall import Wall
 
-from _support import Wall
 from sessionring import fernet, sealed
 from sessionring.sealed import SealedStore
 from sessionring.session import ROLE_ADMIN, ROLE_USER

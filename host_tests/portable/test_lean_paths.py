@@ -1,8 +1,8 @@
 # The lean paths behind the admin pages' speed (docs/benchmarks.md, "Admin firmware") do what
 # the long ones did: a Response's encoded header lines reach the wire on the request loop's
 # fast path and through Wire.answer, one data key reads as the whole data area does, the
-# ring's counts allocate nothing, pages carry the security lines and the free-heap figure
-# is measured at most once a second.
+# ring's counts allocate nothing, pages carry the security lines, the free-heap figure
+# is measured at most once a second, and the admin guards allocate nothing of their own.
 import gc
 
 from _firmware_modules import admin_app as _app
@@ -10,6 +10,7 @@ from _http_support import Client, serving
 
 from _support import no_alloc, raises
 from admin import web
+from admin.pages import Out
 from sessionring.http import Response, Server
 from sessionring.response import encode_headers
 from sessionring.ring import SessionRing
@@ -141,27 +142,93 @@ def test_ring_session_reads_and_counts():
 
 def test_pages_carry_the_security_lines():
     app, _ = _app("lean-pages")
-    o = web.out(app)
+    o = Out()
     o.w(b"x" * 100)
-    page = web.html(app, o)
+    page = web.html(o)
     assert bytes(page.body) == b"x" * 100 and page.status == 200
     assert page.lines == web.PAGE_LINES and b"X-Frame-Options: DENY\r\n" in page.lines
     assert b"Content-Security-Policy: default-src 'none'; style-src 'sha256-" in page.lines
     assert web.json({"a": 1}).content_type == "application/json"
+    bad = app.forbidden()  # the app's own problem pages too
+    assert bad.status == 403 and bad.lines == web.PAGE_LINES and b"Forbidden" in bytes(bad.body)
 
 
 def test_free_heap_is_measured_at_most_once_a_second():
     app, clock = _app("lean-heap")
-    first = web.free_heap(app)
+    first = app.free_heap()
     if not hasattr(gc, "mem_free"):  # CPython: nothing to report
         assert first is None
         return
     at = app.heap_at
     junk = [bytearray(256) for _ in range(40)]
-    assert web.free_heap(app) == first and app.heap_at == at  # remembered within the second
+    assert app.free_heap() == first and app.heap_at == at  # remembered within the second
     clock.advance(999)
-    assert web.free_heap(app) == first
+    assert app.free_heap() == first
     clock.advance(1)
-    again = web.free_heap(app)
+    again = app.free_heap()
     assert app.heap_at != at and again < first + 64 * 1024
     del junk
+
+
+TOK = "t" * 32  # a CSRF token, made once (a string made in the check would allocate)
+FORBIDDEN = ("403",)
+DONE = ("done",)
+
+
+class _Session:
+    # what the guards read of an admin session
+    valid = True
+    role = ROLE_ADMIN
+
+    def __init__(self, csrf=TOK):
+        self.csrf = csrf
+
+    def get(self, key, default=None):
+        return self.csrf if key == "c" else default
+
+
+class _Req:
+    # what the guards read of a request
+    def __init__(self, session, csrf=TOK):
+        self.session = session
+        self.cookies = {"csrf": csrf}
+
+
+class _Site:
+    # what the guards read of the app: the Origin and token checks stand in (the guards' own
+    # cost is measured here; auth.py's checks have their own tests)
+    csrf_cookie = "csrf"
+
+    def form_ok(self, req, token):
+        return token == TOK
+
+    def forbidden(self):
+        return FORBIDDEN
+
+
+def _handler(a, req, got):
+    return DONE if got is not None else None
+
+
+class _Guarded(_Site):
+    # the guards on methods, as app.Admin has them (the server calls a bound method)
+    page = web.admin_page(_handler)
+    form = web.admin_form(_handler)
+
+
+def test_guards_allocate_nothing_of_their_own():
+    a = _Site()
+    req = _Req(_Session())
+    for guard in (web.admin_page, web.admin_form, web.visitor_form, web.admin_api):
+        assert no_alloc(guard(_handler), a, req) is DONE, guard
+    g = _Guarded()
+    for bound in (g.page, g.form):
+        assert no_alloc(bound, req) is DONE
+    # and they refuse: not logged in, a bad token
+    out = _Req(None)
+    assert web.admin_page(_handler)(a, out).headers["Location"] == "/login"
+    assert web.admin_form(_handler)(a, out).headers["Location"] == "/login"
+    assert web.admin_api(_handler)(a, out).status == 401
+    assert web.admin_form(_handler)(a, _Req(_Session("u" * 32))) is FORBIDDEN
+    assert web.visitor_form(_handler)(a, _Req(None, "u" * 32)) is FORBIDDEN
+    assert web.admin_page(_handler)(a, _Req(_Session("u" * 32))) is DONE  # a page: no token

@@ -6,8 +6,8 @@ import os
 import sys
 
 from _firmware_modules import scratch
+from _wall import Wall as FakeWall
 
-from _support import Wall as FakeWall
 from _support import raises
 from sessionring import fernet, sealed
 from sessionring.ring import SessionRing

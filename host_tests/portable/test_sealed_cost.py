@@ -6,7 +6,8 @@
 import binascii
 import sys
 
-from _support import Wall
+from _wall import Wall
+
 from sessionring import _plain, fernet
 from sessionring import token as tok
 from sessionring.sealed import SealedStore

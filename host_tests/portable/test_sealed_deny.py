@@ -5,8 +5,9 @@
 import os
 
 from _firmware_modules import scratch
+from _wall import Wall
 
-from _support import Wall, raises
+from _support import raises
 from sessionring import flashfile, sealed
 from sessionring.sealed import SealedStore
 from sessionring.session import ROLE_ADMIN

@@ -45,15 +45,16 @@ _c.close()
 del _c
 
 
-class Conn:
+class Conn(Parked):
     # One open connection's record, preallocated (max_conns of them). No buffer: a
-    # connection between requests holds this, its socket and its parked task.
+    # connection between requests holds this, its socket and its parked task, which awaits the
+    # record itself (sockio.Parked) until the socket is readable.
     def __init__(self):
         self.owner = 0  # id of the connection task using the record, 0 when free (-1: held
         # by the accept loop for a task not yet started)
         self.sock = None
-        self.addr = None  # the client's address without its port (Request.client_raw)
-        self.key = None  # the same object: who the fair share counts
+        self.key = None  # the client's address without its port: who the fair share counts,
+        # and Request.client_raw
         self.task = None
         self.state = FREE
         self.since = 0  # ticks_ms when the current state began
@@ -63,8 +64,6 @@ class Conn:
         self.work = None  # the work slot lent to it, while it is served
         self.tls = False  # a TLS socket: read until it would block before parking
         self.first = -1  # TLS: the byte its handshake read, to go first into the buffer
-        self.ev = asyncio.Event()  # set when a work slot is handed to it
-        self.park = Parked()  # what it awaits while parked (made once: no coroutine per wait)
 
 
 class Work:
@@ -105,40 +104,35 @@ async def serve(pool, c, w):
     # connection parks and gives w back), or the connection should end (CLOSE, LINGER).
     # Everything per request runs inline: this coroutine's frame is allocated once per wake,
     # and the common answer goes out with one write() and no further coroutine.
-    lim = pool.lim
-    wire = pool.wire
+    # (few locals: the frame is allocated at every wake; what is read once per request is
+    # read from the pool and the work slot where it is used)
     bind = pool.bind
-    count = pool.count
     s = c.sock
     buf = w.buf
     mv = w.mv
-    hmv = w.hmv
-    size = len(buf)
     req = w.req
-    ck = pool.clock
-    routes = pool.app.routes
-    max_line = lim.max_request_line
-    max_head = len(hmv)
+    max_head = len(w.hmv)
     have = 0
     if c.first >= 0:  # TLS: the byte the handshake read
         buf[0] = c.first
         c.first = -1
         have = 1
-    req.client_raw = c.addr
+    req.client_raw = c.key
     try:
         while True:
             req.reset()
             c.state = READ
-            c.since = ck.ticks_ms()
+            c.since = pool.clock.ticks_ms()
             # a head is looked for, and read, within max_head bytes: one check of its size
             end = buf.find(b"\r\n\r\n", 0, have if have < max_head else max_head) if have else -1
             while end < 0:
-                rl = buf.find(b"\r\n", 0, have)
-                if rl > max_line or rl < 0 and have > max_line:
+                k = buf.find(b"\r\n", 0, have)
+                n = pool.lim.max_request_line
+                if k > n or k < 0 and have > n:
                     return await refuse(pool, c, w, 414)
                 if have >= max_head:
                     return await refuse(pool, c, w, 431)
-                n = s.readinto(hmv[have:] if have else hmv)
+                n = s.readinto(w.hmv[have:] if have else w.hmv)
                 if n is None:
                     if not have:
                         return KEEP  # nothing more for now: park
@@ -154,11 +148,11 @@ async def serve(pool, c, w):
             used = end + 4
             n = req.length
             if n > 0:
-                if n > lim.max_body:
+                if n > pool.lim.max_body:
                     return await refuse(pool, c, w, 413)
                 if req.expect and have < used + n:
                     await write_all(s, CONTINUE, 0, len(CONTINUE))
-                if used + n <= size:
+                if used + n <= len(buf):
                     while have < used + n:
                         k = s.readinto(mv[have:])
                         if k is None:
@@ -176,17 +170,16 @@ async def serve(pool, c, w):
                     used = have
             # route and call the handler
             c.state = BUSY
-            count.requests += 1
+            pool.count.requests += 1
             keep = req.keep and not pool.closing
             r = None
             extra = None
             status = 200
-            route = routes.get(req.path)
-            m = req.method
+            route = pool.app.routes.get(req.path)
             if route is None:
                 status = 404
-            elif m not in route[1] and not (m == "HEAD" and "GET" in route[1]):
-                status = 204 if m == "OPTIONS" else 405
+            elif req.method not in route[1] and not (req.method == "HEAD" and "GET" in route[1]):
+                status = 204 if req.method == "OPTIONS" else 405
                 extra = route[2]
             elif req.body and not req.decode_json():
                 status = 400
@@ -208,17 +201,17 @@ async def serve(pool, c, w):
             # answer: the fast path (response.fast_answer) puts plain bodies and plain
             # Responses into the scratch; everything else goes through Wire.answer
             try:
-                p = fast_answer(wire, w, req, r, keep) if status == 200 else -1
+                p = fast_answer(pool.wire, w, req, r, keep) if status == 200 else -1
                 if p < 0:
-                    p = wire.answer(w, req, status, r, keep, extra)
+                    p = pool.wire.answer(w, req, status, r, keep, extra)
             except MemoryError:
                 raise
             except Exception as e:  # noqa: BLE001 - an answer that cannot be made: 500
                 failed(pool, req, e)
-                p = wire.answer(w, req, 500, None, False)
+                p = pool.wire.answer(w, req, 500, None, False)
                 keep = False
             c.state = WRITE
-            c.since = ck.ticks_ms()
+            c.since = pool.clock.ticks_ms()
             k = s.write(w.head, 0, p)
             if k != p or w.body:
                 await _send_rest(s, w.head, 0 if k is None else k, p, w.body)
@@ -226,7 +219,7 @@ async def serve(pool, c, w):
             w.body = None
             bind.delivered(req)  # its token is on its way: a later failure must not revoke it
             c.served += 1
-            count.answered += 1
+            pool.count.answered += 1
             if not keep:
                 return CLOSE
             if have > used:  # pipelined bytes of the next request move to the front
@@ -241,7 +234,7 @@ async def serve(pool, c, w):
         raise
     except asyncio.CancelledError:
         if (c.why == TIMEOUT or c.why == STALLED) and c.state == READ and have:
-            p = wire.answer(w, req, 408, None, False)
+            p = pool.wire.answer(w, req, 408, None, False)
             try:
                 s.write(w.head, 0, p)  # once, without waiting: the client has been too slow
             except Exception:  # noqa: BLE001

@@ -73,6 +73,7 @@ class Pool:
         self._mem_free = mf if limits.heap_reserve > 0 else None
         self._nid = 0
         self.conns = [conn.Conn() for _ in range(limits.max_conns)]
+        self.lent = asyncio.Event()  # pulsed when a work slot is lent to a waiting connection
         self.tls = None  # TLS: tls.Gate, which admits TLS connections (tls.py)
         if app.tls is not None:
             from .tls import Gate
@@ -284,32 +285,38 @@ class Pool:
                 if c.first < 0:
                     # parked: no work slot, no buffer. (A TLS connection parks only after a
                     # read that would block: mbedtls then holds no decrypted bytes unread.)
-                    await c.park.on(s)
-                how = await conn.serve(
-                    self, c, share.free_work(self, c) or await share.wait_work(self, c)
-                )
+                    await c.on(s)
+                addr = share.free_work(self, c) or await share.wait_work(self, c)
+                addr = await conn.serve(self, c, addr)  # (addr: the work slot, then what next)
                 share.give_back(self, me)
-                if how != KEEP:
+                if addr != KEEP:
                     break
-            if how != CLOSE:
+            if addr != CLOSE:
                 await conn.linger(s, self._drop, self.lim.linger_ms)
         except asyncio.CancelledError:
             if c is not None and c.owner == me and c.why == TIMEOUT and c.state == WAIT:
-                try:  # waited too long for a work slot: 503, its request read and dropped
-                    self._refuse_now(s, False)
-                    await conn.linger(s, self._drop, self.lim.linger_ms)
-                except Exception:  # noqa: BLE001
-                    pass
+                await self._late(s)
         except MemoryError:
-            gc.collect()
-            try:
-                s.write(E503)
-            except Exception:  # noqa: BLE001
-                pass
+            self._oom(s)
         except Exception:  # noqa: BLE001 - a reset or broken connection ends only itself
             pass
         finally:
             self._end(c, me, s)
+
+    async def _late(self, s):
+        # Waited too long for a work slot: 503, its request read and dropped.
+        try:
+            self._refuse_now(s, False)
+            await conn.linger(s, self._drop, self.lim.linger_ms)
+        except Exception:  # noqa: BLE001
+            pass
+
+    def _oom(self, s):
+        gc.collect()
+        try:
+            s.write(E503)
+        except Exception:  # noqa: BLE001
+            pass
 
     def _record(self, addr, c):
         # A record for a new connection task: the one the accept loop took, a free one or an
@@ -336,7 +343,7 @@ class Pool:
         c.served = 0
         c.work = None
         c.sock = s
-        c.addr = c.key = _client_key(addr)
+        c.key = _client_key(addr)
         c.task = asyncio.current_task()
         c.since = c.born = self.clock.ticks_ms()
         c.first = first
@@ -354,7 +361,6 @@ class Pool:
             c.task = None
             c.key = None
             c.sock = None
-            c.addr = None
             c.tls = False
         try:
             s.close()

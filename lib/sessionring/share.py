@@ -163,7 +163,8 @@ def lend(pool, w):
         w.conn = best
         w.me = best.owner
         best.work = w
-        best.ev.set()
+        pool.lent.set()  # wakes every waiting connection: the one it was lent to takes it
+        pool.lent.clear()
 
 
 def give_back(pool, me):
@@ -192,13 +193,11 @@ async def wait_work(pool, c):
     # request_timeout_ms: 503).
     c.state = WAIT
     c.since = pool.clock.ticks_ms()
-    c.ev.clear()
     pool.wanting += 1
     try:
         pool.check_timeouts()  # a connection stalled long enough loses its slot at once
         while c.work is None:
-            await c.ev.wait()
-            c.ev.clear()
+            await pool.lent.wait()
     finally:
         pool.wanting -= 1
     return c.work

@@ -21,14 +21,13 @@ if _q is not None:
         return s
 
     class Parked:
-        # `await p.on(s)`: park the awaiting task until s is readable. One per connection
-        # record, made once: waiting allocates no coroutine (a parked connection holds less).
-        def __init__(self):
-            self.s = None
-            self.armed = False
+        # `await p.on(s)`: park the awaiting task until socket s is readable. A connection
+        # record is one (conn.Conn), made once: waiting allocates no coroutine, so a parked
+        # connection holds less.
+        armed = False
 
         def on(self, s):
-            self.s = s
+            self.sock = s
             self.armed = False  # (a wait cancelled while armed must not end the next one)
             return self
 
@@ -40,7 +39,7 @@ if _q is not None:
                 self.armed = False
                 raise StopIteration
             self.armed = True
-            _q.queue_read(self.s)  # the scheduler resumes this task when s is readable
+            _q.queue_read(self.sock)  # the scheduler resumes this task when it is readable
 
 else:
     readable = asyncio.readable
@@ -52,6 +51,7 @@ else:
 
     class Parked:
         def on(self, s):
+            self.sock = s
             return readable(s)
 
 

@@ -13,12 +13,17 @@ handler and a Response), GET / with the session (the lookup too), each as micros
 request beyond the raw responder's. Check `uptime` first: other work on the machine slows the
 raw responder more than the servers. Writes the "oldnew" section of docs/benchmarks.md.
 
-Usage: python tools/bench oldnew [-- --old REV --rounds 3 --seconds 3 --no-write]
+Usage: python tools/bench oldnew [-- --old REV --rounds 3 --seconds 3 --instructions N
+                                      --no-write]
+--instructions N also counts the machine instructions per request of both trees under valgrind
+(callgrind), N requests each: a figure that machine load does not change.
 """
 
 import argparse
 import io
 import os
+import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -58,7 +63,7 @@ def _old_lib(rev, dest):
 def _run(app_dir, module, conns, seconds, headers=(), path="/"):
     with common.serve(common.tool("micropython"), app_dir, module, free_port()) as srv:
         if not srv.ok:
-            raise SystemExit("%s did not start: %s" % (module, srv.output()))
+            raise SystemExit("%s did not start: %s" % (module, srv.stop()))
         hdr = ("Cookie: sid=" + srv.info["token"],) if "token" in srv.info else ()
         r = wrk(srv.port, conns, seconds, False, list(hdr) + list(headers), path)
         if r["errors"] or not srv.alive():
@@ -95,7 +100,40 @@ def _run_nocookie(app_dir, path, seconds):
         return wrk(srv.port, 1, seconds, False, (), path)["rps"]
 
 
-def report(ratios, raw_rps, stages, old, rounds, seconds):
+def instructions(app_dir, n):
+    """Machine instructions per authenticated GET on one keep-alive connection, counted by
+    valgrind's callgrind (the same count on a busy machine as on a quiet one): the server's
+    total for n + 100 requests less its total for 100, over n."""
+
+    def total(k):
+        out = Path(app_dir) / ("callgrind.%d" % k)
+        argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=%s" % out]
+        argv += [str(common.tool("micropython")), "-m", "sr_app", str(free_port())]
+        with common.Server(argv, common.mp_env(app_dir), int(argv[-1]), seconds=300) as srv:
+            if not srv.ok:
+                raise SystemExit("sr_app did not start under valgrind: %s" % srv.stop())
+            c = socket.create_connection(("127.0.0.1", srv.port), timeout=60)
+            req = b"GET / HTTP/1.1\r\nHost: h\r\nCookie: sid=%s\r\n\r\n"
+            req %= srv.info["token"].encode()
+            for _ in range(k):
+                c.sendall(req)
+                got = b""
+                while not got.endswith(b"hello admin\n"):
+                    d = c.recv(4096)
+                    if not d:
+                        raise SystemExit("the server closed the connection")
+                    got += d
+            c.close()
+            srv.proc.terminate()  # (callgrind writes its counts at a clean exit)
+            srv.proc.wait(120)
+        text = out.read_text()
+        m = re.search(r"^(?:summary|totals): (\d+)", text, re.M)
+        return int(m.group(1))
+
+    return (total(n + 100) - total(100)) / n
+
+
+def report(ratios, raw_rps, stages, old, rounds, seconds, instr=None):
     med = {k: statistics.median(v) for k, v in ratios.items()}
     lines = [
         "## Against an older tree, and where the time goes (`python tools/bench oldnew`)",
@@ -138,6 +176,13 @@ def report(ratios, raw_rps, stages, old, rounds, seconds):
         row = (name, what, us[name], us[name] - us["raw"], us[name] - prev)
         lines.append("| %s (%s) | %.1f | %.1f | %.1f |" % row)
         prev = us[name]
+    if instr:
+        lines += [
+            "",
+            "Machine instructions per authenticated GET (one keep-alive connection, valgrind's "
+            "callgrind, %d requests; a count, not a time: the same on a busy machine): old %.0f, "
+            "new %.0f (new / old %.2f)." % (instr[2], instr[0], instr[1], instr[1] / instr[0]),
+        ]
     rows = [
         (
             "speed does not drop: new >= old at %d keep-alive connection(s)" % conns,
@@ -162,6 +207,9 @@ def main(argv):
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=3)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument(
+        "--instructions", type=int, default=0, help="also count instructions for N requests"
+    )
     a = ap.parse_args(argv[1:])
     LOAD0 = os.getloadavg()[0]
     print("load average: %.2f (check it: figures from a busy machine are not valid)" % LOAD0)
@@ -171,7 +219,12 @@ def main(argv):
         _compile(common.ROOT / "lib" / "sessionring", Path(tmp) / "new")
         old, new = Path(tmp) / "old", Path(tmp) / "new"
         ratios, raw_rps, stages = measure(old, new, a.rounds, a.seconds)
-    md, rc = report(ratios, raw_rps, stages, a.old, a.rounds, a.seconds)
+        instr = None
+        if a.instructions:
+            n = a.instructions
+            instr = (instructions(old, n), instructions(new, n), n)
+            print("instructions per request: old %.0f, new %.0f" % instr[:2], flush=True)
+    md, rc = report(ratios, raw_rps, stages, a.old, a.rounds, a.seconds, instr)
     print(md)
     if not a.no_write:
         common.write_section("oldnew", md)
