@@ -123,12 +123,6 @@ def check_route(port, route, cookie):
         raise RuntimeError("%s %s answered %d, not %d" % (method, path, status, want))
 
 
-def wrong(route, r):
-    # answers that were not the route's expected kind (wrk counts non-2xx/3xx only)
-    ok2xx = route[4] < 400
-    return r["errors"] + (r["non2xx"] if ok2xx else r["requests"] - r["non2xx"])
-
-
 def paired(raw, srv, conns, seconds, route, cookie, script, rounds=1):
     """Firmware runs alternating with raw runs on the same interpreter, raw first (the machine
     is shared: a baseline taken minutes apart would not compare). The firmware's figures
@@ -146,7 +140,9 @@ def paired(raw, srv, conns, seconds, route, cookie, script, rounds=1):
                 out[k] += r[k]
     out["rps"] = sorted(rps)[rounds // 2]
     out["base"] = sorted(bases)[rounds // 2]
-    out["wrong"] = wrong(route, out)
+    # answers that were not the route's expected kind (wrk counts non-2xx/3xx only)
+    bad = out["non2xx"] if route[4] < 400 else out["requests"] - out["non2xx"]
+    out["wrong"] = out["errors"] + bad
     return out
 
 
