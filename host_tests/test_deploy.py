@@ -286,15 +286,21 @@ def test_footprint_flash_and_heap_probe(tmp_path):
     items, _ = dp.build("esp32", ROOT, tmp_path / "b")
     assert f["total"] == sum(i.size for i in items) and f["files"] == len(items)
     assert f["parts"]["library"] > 0 and f["parts"]["admin"] > 0
-    folder = tmp_path / "unix"
-    folder.mkdir()
-    footprint.stage("unix", folder)
-    free, alloc = footprint.boot(folder, 1024)
+    assert sum(f["parts"].values()) == f["total"]
+    # the heap probe on the faithful build: free after boot at the unix budget, none in 24 KB
+    free, alloc = footprint.boot("unix", 1024, tmp_path)
     assert free is not None, alloc
     assert 0 < alloc < 1024 * 1024 and free + alloc <= 1024 * 1024
-    assert footprint.boot(folder, 24) == (None, "MemoryError")
-    text = footprint.markdown([("unix", f["prof"] | {"mpy_arch": "x64"}, f, free, alloc, 0, 128)])
-    assert "| unix | x64 |" in text and "boots from" in text
+    assert footprint.boot("unix", 24, tmp_path) == (None, "MemoryError")
+    row = ("esp32", f["prof"], f, free, alloc, 52, {"asyncio": 1, "library": 2, "admin": 3})
+    text = footprint.markdown([row])
+    assert (
+        "| esp32 | xtensawin |" in text and "| esp32 | %d KB | **" % f["prof"]["heap_kb"] in text
+    )
+    lim = footprint.limits(f["prof"])
+    bufs = "%(work_slots)d work slots' buffers (%(buffer)d + %(out_size)d B each)" % lim
+    assert "| **52 KB** |" in text and bufs in text
+    assert "| MISS |" in text  # 52 KB is more than the 40 KB target
 
 
 def test_frozen_copies_only_the_boot_files(tree, board):

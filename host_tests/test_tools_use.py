@@ -61,3 +61,33 @@ def test_bench_reports_a_miss_plainly_and_exits_0(monkeypatch, capsys):
     assert bench_main.main(["ring", "http", "--strict"]) == 1
     assert bench_main.main(["sealed"]) == 1  # a benchmark that fails to run is an error
     assert "error" in capsys.readouterr().out.lower()
+
+
+def test_bench_passes_options_on_with_or_without_a_double_dash(monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(bench_main, "run_one", lambda name, extra=(): calls.append((name, extra)))
+    bench_main.main(["firmware", "--sessions", "sealed"])  # as docs/sessions.md writes it
+    bench_main.main(["tls", "--", "heap", "cheap"])  # as docs/benchmarks.md writes it
+    bench_main.main(["--strict", "soak", "--", "--minutes", "1"])
+    assert calls == [
+        ("firmware", ["--sessions", "sealed"]),
+        ("tls", ["heap", "cheap"]),
+        ("soak", ["--minutes", "1"]),
+    ]
+    calls.clear()
+    bench_main.main(["--seconds", "1"])  # no name: all of them, each with the option
+    assert calls == [(name, ["--seconds", "1"]) for name in bench_main.ALL]
+    assert "tls" not in bench_main.ALL and "soak" not in bench_main.ALL
+
+
+def test_bench_tables_are_markdown():
+    text = common.table("a | b | ", [(1, "x", ""), ("y", 2.5, "z")])
+    assert text.splitlines() == [
+        "| a | b |  |",
+        "|---|---|---|",
+        "| 1 | x |  |",
+        "| y | 2.5 | z |",
+    ]
+    table, status = common.verdict([("t", "1 B", True), ("u", "2 B", False)])
+    assert status == common.MISS_EXIT and "| u | 2 B | MISS |" in table
+    assert common.verdict([("t", "1 B", True)])[1] == 0

@@ -224,11 +224,13 @@ class Reply:
 class Client:
     """A tiny browser: one cookie jar, Origin on every POST, no redirects followed."""
 
-    def __init__(self, port, host="127.0.0.1", tls=None):
-        # tls: an ssl.SSLContext for HTTPS (one that trusts the device's certificate)
+    def __init__(self, port, host="127.0.0.1", tls=None, keep=False):
+        # tls: an ssl.SSLContext for HTTPS (one that trusts the device's certificate); keep:
+        # one keep-alive connection for every request (close() it), else one per request
         self.host = host
         self.port = port
         self.tls = tls
+        self.keep, self.conn = keep, None
         self.origin = "%s://%s:%d" % ("https" if tls else "http", host, port)
         self.cookies = {}
         self.set_cookies = []  # every Set-Cookie value received, in order
@@ -241,16 +243,19 @@ class Client:
             h["Cookie"] = "; ".join("%s=%s" % kv for kv in self.cookies.items())
         h.update(headers or {})
         h = {k: v for k, v in h.items() if v is not None}
-        if self.tls is not None:
+        conn = self.conn
+        if conn is None and self.tls is not None:
             conn = http.client.HTTPSConnection(self.host, self.port, timeout=20, context=self.tls)
-        else:
+        elif conn is None:
             conn = http.client.HTTPConnection(self.host, self.port, timeout=20)
+        self.conn = conn if self.keep else None
         try:
             conn.request(method, path, body=body, headers=h)
             r = conn.getresponse()
             reply = Reply(r.status, r.getheaders(), r.read())
         finally:
-            conn.close()
+            if not self.keep:
+                conn.close()
         for sc in reply.all("Set-Cookie"):
             self.set_cookies.append(sc)
             name, _, rest = sc.partition("=")
@@ -263,6 +268,10 @@ class Client:
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
 
     def post(self, path, fields=None, headers=None, **kw):
         hdrs = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -13,14 +13,12 @@ Port, decided here only (make passes --port only when given PORT=N): `make run P
 (PORT in the environment) wins, then SESSIONRING_PORT, then --port, then 8080. --port 0
 binds a free port; the firmware prints the one it got:
     sessionring: admin page at http://127.0.0.1:8080/
-The data folder (settings and the admin password hash) defaults to .run/ in the repository;
-on its first run the firmware prints the generated admin password once (or takes
-SESSIONRING_ADMIN_PASSWORD from the environment). --sessions (`make run SESSIONS=sealed`)
-picks the session store over the profile's "sessions": the RAM ring or sealed cookies
-(docs/sessions.md; the key file is made in the data folder at first use). --tls
-(`make run TLS=1`) serves the admin page over HTTPS on the port (8443 from make) and plain HTTP
-on --redirect-port (8080 from make) redirects to it; the certificate is made in the data folder
-on first use (tools/cert.py; docs/https.md).
+The data folder and the first admin password: docs/admin.md. --sessions (`make run
+SESSIONS=sealed`) picks the session store over the profile's "sessions": the RAM ring or sealed
+cookies (docs/sessions.md; the key file is made in the data folder at first use). --tls (`make
+run TLS=1`) serves the admin page over HTTPS on the port (8443 from make) and plain HTTP on
+--redirect-port (8080 from make) redirects to it; the certificate is made in the data folder on
+first use (tools/cert.py; docs/https.md).
 """
 
 import argparse
@@ -29,12 +27,10 @@ import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT / "tools") not in sys.path:
-    sys.path.insert(0, str(ROOT / "tools"))
+import faithful  # tools/: this script's folder
+from hosttools import ToolMissing, find_tool
 
-import faithful  # noqa: E402
-from hosttools import ToolMissing, find_tool  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_PORT = 8080
 # --py for the board-faithful builds: plain, and with Mbed TLS on the GC heap (as the Pico W)
@@ -91,6 +87,11 @@ def command(
     if sessions:
         env["SESSIONRING_SESSIONS"] = sessions
     main = str(ROOT / "firmware" / "main.py")
+    if py == "cpython":
+        paths = [ROOT / "firmware", ROOT / "lib", ROOT / "lib" / "hostshim"]
+        env.update(PYTHONPATH=os.pathsep.join(map(str, paths)), PYTHONUNBUFFERED="1")
+        return [sys.executable, main], env
+    heap = "heapsize=" + (heap or "%dK" % json.loads(board.read_text()).get("heap_kb", 1024))
     if py in FAITHFUL:
         # The frozen build runs main.py from a folder of its own: the unix port puts the
         # script's folder first on sys.path, and firmware/admin/ would shadow the frozen app.
@@ -98,22 +99,10 @@ def command(
             exe = str(faithful.build(FAITHFUL[py]))
         except faithful.BuildError as e:
             sys.exit("run: %s" % e)
-        if heap is None:
-            heap = "%dK" % json.loads(board.read_text()).get("heap_kb", 1024)
         env["MICROPYPATH"] = ".frozen"
-        return [exe, "-X", "heapsize=" + heap, str(faithful.firmware_main())], env
-    if py == "micropython":
-        if heap is None:
-            heap = "%dK" % json.loads(board.read_text()).get("heap_kb", 1024)
-        env["MICROPYPATH"] = os.pathsep.join(
-            [".frozen", str(ROOT / "firmware"), str(ROOT / "lib")]
-        )
-        return [micropython_exe(), "-X", "heapsize=" + heap, main], env
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT / "firmware"), str(ROOT / "lib"), str(ROOT / "lib" / "hostshim")]
-    )
-    env["PYTHONUNBUFFERED"] = "1"
-    return [sys.executable, main], env
+        return [exe, "-X", heap, str(faithful.firmware_main())], env
+    env["MICROPYPATH"] = os.pathsep.join([".frozen", str(ROOT / "firmware"), str(ROOT / "lib")])
+    return [micropython_exe(), "-X", heap, main], env
 
 
 def host_certificate(data, board):

@@ -1,11 +1,12 @@
 """`make bench`: every benchmark, each writing its own section of docs/benchmarks.md.
 
-    python tools/bench [all|ring|sealed|http|heap|footprint|firmware|oldnew|soak ...]
-        [--strict] [-- ARGS]
+    python tools/bench [all|ring|sealed|http|heap|footprint|firmware|oldnew|soak|tls ...]
+                       [--strict] [[--] ARGS]
 
 A missed target is reported (MISS, here and in the section) and the exit status stays 0;
 --strict (`make bench STRICT=1`) exits 1 on a MISS. A benchmark that cannot run is always an
-error. ARGS after `--` go to each benchmark named (e.g. `python tools/bench http -- --seconds 5`).
+error. ARGS go to each benchmark named: those after `--`, or from the first option on (e.g.
+`python tools/bench http --seconds 5`, `python tools/bench tls -- heap cheap`).
 """
 
 import subprocess
@@ -27,8 +28,9 @@ MODULES = {
     "firmware": "firmware",
     "soak": "soak",
     "oldnew": "oldnew",
+    "tls": "tls",
 }
-ALL = ("ring", "sealed", "http", "heap", "footprint", "firmware", "oldnew")  # soak: `make soak`
+ALL = ("ring", "sealed", "http", "heap", "footprint", "firmware", "oldnew")  # not soak, tls
 
 
 def run_one(name, extra=()):
@@ -37,10 +39,12 @@ def run_one(name, extra=()):
 
 
 def main(argv):
-    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
-    args = argv[: argv.index("--")] if "--" in argv else list(argv)
-    strict = "--strict" in args
-    names = [a for a in args if a != "--strict"] or ["all"]
+    strict = "--strict" in argv
+    argv = [a for a in argv if a != "--strict"]
+    cut = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
+    names, extra = argv[:cut] or ["all"], argv[cut:]
+    if extra[:1] == ["--"]:
+        extra = extra[1:]
     names = list(ALL) if names == ["all"] else names
     for name in names:
         if name not in MODULES:

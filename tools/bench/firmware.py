@@ -1,33 +1,17 @@
 """Firmware benchmark: the admin firmware's own pages, as `make run` starts it, logged in.
 
-On 127.0.0.1 with wrk as the client, for each interpreter (the PyPI MicroPython unix port,
-and the board-faithful build: tools/faithful.py unix32, 32-bit, library and app frozen in):
-  - the baseline: tools/bench/servers/raw.py (a minimal asyncio responder, no parsing), run
-    right before every firmware run with as many connections (the machine is shared: only a
-    baseline measured next to it compares), and its own heap per request;
-  - the firmware (tools/run.py's command, a fresh data folder, the unix board profile) on its
-    real routes: GET /api/status, / (dashboard), /sessions with the session cookie of a form
-    login; GET /login anonymous; GET /nosuch (404); a POST /login that fails on CSRF (403);
-    keep-alive at 1 connection and at 16, with the profile's connection cap (max_conns 8,
-    max_per_client 7) and with a cap of 16 (max_per_client 0: wrk's 16 connections all come
-    from 127.0.0.1);
-  - heap allocated per request: micropython.mem_total() before and after the 1-connection
-    run, read from GET /_mem, a route the firmware adds only when SESSIONRING_BENCH is set at
-    boot (admin/start.py); the delta over the requests served (the /_mem request included);
-  - the sealed store's /api/status (SESSIONRING_SESSIONS=sealed) at 1 connection, beside.
-Figures are ratios to the raw responder's adjacent run. Writes the "firmware" section of
-docs/benchmarks.md.
+    python tools/bench firmware [--seconds N] [--py micropython|micropython32]...
+                                [--route NAME]... [--no-write] [--sessions sealed [--requests N]]
 
-Usage: python tools/bench firmware [--seconds N] [--py micropython|micropython32]...
-                                      [--route NAME]... [--json FILE] [--no-write]
-                                      [--sessions sealed] [--requests N]
-(--route: only these routes, printed as JSON, docs/ left alone. --sessions sealed: only the
-sealed store's heap per GET /api/status, from N keep-alive requests on one connection, no wrk,
-printed as JSON with a PASS/MISS line against the 2.5 KB target, docs/ left alone.)
+With wrk on 127.0.0.1, on the PyPI MicroPython unix port and on the board-faithful build
+(tools/faithful.py unix32), the ROUTES below against the raw asyncio responder run next to them
+(ABOUT states the method, as the "firmware" section of docs/benchmarks.md does), and the sealed
+store's GET /api/status. --route: only these routes, printed as JSON, docs/ left alone.
+--sessions sealed: only the sealed store's heap per GET /api/status, from N keep-alive requests
+on one connection, no wrk, printed as JSON with a PASS/MISS line against its target.
 """
 
 import argparse
-import http.client
 import json
 import sys
 import tempfile
@@ -42,23 +26,15 @@ from fwclient import Client, Firmware
 RAW = common.SERVERS / "raw.py"
 PASSWORD = "bench-firmware-password"
 
-# name, method, path, logged in, expected status
+# name, method, path, logged in, expected status, label
 ROUTES = (
-    ("status", "GET", "/api/status", True, 200),
-    ("dashboard", "GET", "/", True, 200),
-    ("sessions", "GET", "/sessions", True, 200),
-    ("login", "GET", "/login", False, 200),
-    ("404", "GET", "/nosuch", True, 404),
-    ("csrf", "POST", "/login", False, 403),
+    ("status", "GET", "/api/status", True, 200, "GET /api/status (JSON)"),
+    ("dashboard", "GET", "/", True, 200, "GET / (dashboard)"),
+    ("sessions", "GET", "/sessions", True, 200, "GET /sessions"),
+    ("login", "GET", "/login", False, 200, "GET /login (anonymous form)"),
+    ("404", "GET", "/nosuch", True, 404, "GET /nosuch (404)"),
+    ("csrf", "POST", "/login", False, 403, "POST /login, bad CSRF (403)"),
 )
-LABELS = {
-    "status": "GET /api/status (JSON)",
-    "dashboard": "GET / (dashboard)",
-    "sessions": "GET /sessions",
-    "login": "GET /login (anonymous form)",
-    "404": "GET /nosuch (404)",
-    "csrf": "POST /login, bad CSRF (403)",
-}
 INTERPRETERS = (
     ("micropython", "PyPI unix port (64-bit, from .py)"),
     ("micropython32", "faithful build (32-bit, frozen)"),
@@ -72,11 +48,6 @@ TARGETS = {
 }
 ROUNDS = 3  # 1-connection runs (the targets' figures): raw and firmware alternate this often
 POST_BODY = "username=admin&password=wrong&csrf=bad"
-
-
-def request(port, method, path, headers=None, body=None):
-    r = Client(port).request(method, path, body, headers, origin=False)
-    return r.status, r.body
 
 
 def log_in(port):
@@ -98,12 +69,10 @@ def allocated(a, b, requests):
 
 
 def mem_total(port):
-    status, body = request(port, "GET", "/_mem")
-    if status != 200:
-        raise RuntimeError(
-            "GET /_mem: %d (the firmware started without SESSIONRING_BENCH?)" % status
-        )
-    return int(body)
+    r = Client(port).get("/_mem")
+    if r.status != 200:
+        raise RuntimeError("GET /_mem: %d (no SESSIONRING_BENCH at boot?)" % r.status)
+    return int(r.body)
 
 
 def firmware(py, folder, sessions=None, **profile):
@@ -118,12 +87,10 @@ def firmware(py, folder, sessions=None, **profile):
 
 
 def raw_server(py, tmp):
-    exe, mpyc, host = common.tool("micropython"), None, True
-    if py == "micropython32":
-        exe, mpyc, host = faithful.build("unix32"), faithful.OUT / "mpy-cross" / "mpy-cross", False
     d = Path(tmp) / ("raw-" + py)
     d.mkdir(exist_ok=True)
-    common.mpy_cross(RAW, d / "raw.mpy", mpyc, host)
+    exe = faithful.build("unix32") if py == "micropython32" else common.tool("micropython")
+    common.mpy_cross(RAW, d / "raw.mpy", py == "micropython32")  # after the build: its mpy-cross
     return common.serve(exe, d, "raw", free_port())
 
 
@@ -138,29 +105,22 @@ def post_script(tmp):
 
 
 def wrk_run(port, conns, seconds, route, cookie, script):
-    name, method, path, logged_in, _ = route
+    name, method, path, logged_in = route[:4]
     headers = ("Cookie: " + cookie,) if logged_in else ()
     return wrk(port, conns, seconds, False, headers, path, script if method == "POST" else None)
 
 
 def check_route(port, route, cookie):
     # One request first: the route answers what it should (else the figures mean nothing).
-    name, method, path, logged_in, want = route
+    name, method, path, logged_in, want = route[:5]
     hs = {"Cookie": cookie} if logged_in else {}
     body = None
     if method == "POST":
         hs["Content-Type"] = "application/x-www-form-urlencoded"
         body = POST_BODY
-    status, got = request(port, method, path, hs, body)
+    status = Client(port).request(method, path, body, hs, origin=False).status
     if status != want:
         raise RuntimeError("%s %s answered %d, not %d" % (method, path, status, want))
-    return len(got)
-
-
-def wrong(route, r):
-    # answers that were not the route's expected kind (wrk counts non-2xx/3xx only)
-    ok2xx = route[4] < 400
-    return r["errors"] + (r["non2xx"] if ok2xx else r["requests"] - r["non2xx"])
 
 
 def paired(raw, srv, conns, seconds, route, cookie, script, rounds=1):
@@ -180,7 +140,9 @@ def paired(raw, srv, conns, seconds, route, cookie, script, rounds=1):
                 out[k] += r[k]
     out["rps"] = sorted(rps)[rounds // 2]
     out["base"] = sorted(bases)[rounds // 2]
-    out["wrong"] = wrong(route, out)
+    # answers that were not the route's expected kind (wrk counts non-2xx/3xx only)
+    bad = out["non2xx"] if route[4] < 400 else out["requests"] - out["non2xx"]
+    out["wrong"] = out["errors"] + bad
     return out
 
 
@@ -192,15 +154,10 @@ def measure_firmware(py, folder, seconds, script, raw, res):
             cookie = log_in(srv.port)
             for route in ROUTES:
                 name = route[0]
-                size = check_route(srv.port, route, cookie)
+                check_route(srv.port, route, cookie)
                 row = res.setdefault(name, {})
-                row["body"] = size
                 if capname == "cap":
-                    a = mem_total(srv.port)
-                    r = paired(raw, srv, 1, seconds, route, cookie, script, ROUNDS)
-                    b = mem_total(srv.port)
-                    r["alloc"] = allocated(a, b, r["requests"])
-                    row["ka1"] = r
+                    row["ka1"] = one_conn(raw, srv, seconds, route, cookie, script)
                 row["ka16_" + capname] = paired(raw, srv, 16, seconds, route, cookie, script)
                 print(py, capname, name, row, flush=True)
             if not srv.alive():
@@ -209,27 +166,21 @@ def measure_firmware(py, folder, seconds, script, raw, res):
             srv.stop()
 
 
+def one_conn(raw, srv, seconds, route, cookie, script):
+    # The 1-connection figures (ROUNDS alternations with raw) and the heap per request.
+    a = mem_total(srv.port)
+    r = paired(raw, srv, 1, seconds, route, cookie, script, ROUNDS)
+    r["alloc"] = allocated(a, mem_total(srv.port), r["requests"])
+    return r
+
+
 def measure_sealed(py, folder, seconds, raw, res):
+    srv = firmware(py, folder, sessions="sealed")
     try:
-        srv = firmware(py, folder, sessions="sealed")
-    except RuntimeError:
-        res["sealed"] = {"note": "did not start"}
-        return
-    try:
-        if "sealed in cookies" not in srv.output:
-            res["sealed"] = {
-                "note": "no sealed store in this build: " + " / ".join(srv.lines[-3:])
-            }
-            return
         cookie = log_in(srv.port)
-        route = ROUTES[0]
-        check_route(srv.port, route, cookie)
-        a = mem_total(srv.port)
-        r = paired(raw, srv, 1, seconds, route, cookie, None, ROUNDS)
-        b = mem_total(srv.port)
-        r["alloc"] = allocated(a, b, r["requests"])
-        res["sealed"] = {"ka1": r}
-        print(py, "sealed status", r, flush=True)
+        check_route(srv.port, ROUTES[0], cookie)
+        res["sealed"] = {"ka1": one_conn(raw, srv, seconds, ROUTES[0], cookie, None)}
+        print(py, "sealed status", res["sealed"], flush=True)
     finally:
         srv.stop()
 
@@ -242,27 +193,15 @@ def sealed_alloc(py, requests):
     with tempfile.TemporaryDirectory(prefix="sr-bench-fw-") as tmp:
         srv = firmware(py, tmp, sessions="sealed")
         try:
-            if "sealed in cookies" not in srv.output:
-                raise RuntimeError("no sealed store in this build: " + srv.output[-300:])
-            cookie = log_in(srv.port)
-            c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
-
-            def get(path, headers):
-                c.request("GET", path, headers=headers)
-                r = c.getresponse()
-                body = r.read()
-                if r.status != 200:
-                    raise RuntimeError("GET %s answered %d" % (path, r.status))
-                return body
-
-            hs = {"Cookie": cookie}
+            c, hs = Client(srv.port, keep=True), {"Cookie": log_in(srv.port)}
             for _ in range(3):  # warm up: first-use imports and buffers are not per request
-                get("/api/status", hs)
-            a = int(get("/_mem", {}))
-            for _ in range(requests):
-                get("/api/status", hs)
-            b = int(get("/_mem", {}))
+                c.get("/api/status", headers=hs)
+            a = int(c.get("/_mem").body)
+            statuses = {c.get("/api/status", headers=hs).status for _ in range(requests)}
+            b = int(c.get("/_mem").body)
             c.close()
+            if statuses != {200}:
+                raise RuntimeError("GET /api/status answered %s" % statuses)
             return {"py": py, "requests": requests, "alloc": allocated(a, b, requests)}
         finally:
             srv.stop()
@@ -310,159 +249,74 @@ def ratio(r):
 def target_rows(results):
     rows = []
     for py, label in INTERPRETERS:
-        res = results.get(py)
-        if not res:
-            continue
         for key, what in (("status", "/api/status"), ("dashboard", "the dashboard")):
-            r = res[key]["ka1"]
+            if py not in results:
+                continue
+            r, want = results[py][key]["ka1"], TARGETS[key + "_ka1"]
             got = r["rps"] / r["base"] if r["base"] else 0
-            want = TARGETS[key + "_ka1"]
-            rows.append(
-                (
-                    "%s >= %.2gx raw at 1 keep-alive connection, %s" % (what, want, label),
-                    "%.2fx" % got,
-                    got >= want,
-                )
-            )
-    res = results.get("micropython32")
-    if res:
-        for key, what in (("status", "/api/status"), ("dashboard", "the dashboard")):
-            got = res[key]["ka1"]["alloc"]
-            want = TARGETS[key + "_alloc"]
-            rows.append(
-                (
-                    "heap per request of %s <= %.1f KB, faithful build" % (what, want / 1024),
-                    "%.0f B" % got,
-                    got <= want,
-                )
-            )
+            name = "%s >= %.2gx raw at 1 keep-alive connection, %s" % (what, want, label)
+            rows.append((name, "%.2fx" % got, got >= want))
+    for key, what in (("status", "/api/status"), ("dashboard", "the dashboard")):
+        if "micropython32" in results:
+            got, want = results["micropython32"][key]["ka1"]["alloc"], TARGETS[key + "_alloc"]
+            name = "heap per request of %s <= %.1f KB, faithful build" % (what, want / 1024)
+            rows.append((name, "%.0f B" % got, got <= want))
     return rows
+
+
+ABOUT = (
+    "The firmware as `make run` starts it (tools/run.py, the unix board profile, a fresh data "
+    "folder), logged in through the login form. Every firmware run comes right after a run "
+    "of the baseline, `tools/bench/servers/raw.py`, on the same interpreter and with as many "
+    "connections: each cell is the ratio to that run (firmware / raw requests per second); at "
+    "1 connection they alternate %d times and the medians are compared. "
+    "Heap per request: `micropython.mem_total()` before and after the 1-connection run "
+    "(GET /_mem, a route that exists only when SESSIONRING_BENCH is set at boot). At 16 "
+    "connections with the profile's cap (max_conns 8, 7 per client) wrk's extra connections "
+    "take the slots of idle ones, which are closed (wrk counts those as socket errors); the "
+    "cap-16 column has max_conns 16 and no per-client share (all of wrk's connections come "
+    "from one address); other statuses there are 503s from connections that waited too "
+    "long for a slot." % ROUNDS
+)
+HEAD = "route | 1 conn | 16 conns, cap 8 | 16 conns, cap 16 | heap per request"
 
 
 def report(results, seconds):
     lines = [
         "## Admin firmware (`python tools/bench firmware`)",
         "",
-        "Command: `make bench` (or `python tools/bench firmware`), which runs "
-        "`python tools/bench firmware` (wrk on 127.0.0.1, %d s per run, keep-alive)." % seconds,
+        "Command: `make bench` (or `python tools/bench firmware`): wrk on 127.0.0.1, %d s per "
+        "run, keep-alive." % seconds,
         common.machine_line(),
         "",
-        "The firmware as `make run` starts it (tools/run.py, the unix board profile, a fresh data "
-        "folder), logged in through the login form. Every firmware run comes right after a run "
-        "of the baseline, `tools/bench/servers/raw.py`, on the same interpreter and with as many "
-        "connections: each cell is the ratio to that run (firmware / raw requests per second); at "
-        "1 connection they alternate %d times and the medians are compared. "
-        "Heap per request: `micropython.mem_total()` before and after the 1-connection run "
-        "(GET /_mem, a route that exists only when SESSIONRING_BENCH is set at boot). At 16 "
-        "connections with the profile's cap (max_conns 8, 7 per client) wrk's extra connections "
-        "take the slots of idle ones, which are closed (wrk counts those as socket errors); the "
-        "cap-16 column has max_conns 16 and no per-client share (all of wrk's connections come "
-        "from one address); other statuses there are 503s from connections that waited too "
-        "long for a slot." % ROUNDS,
+        ABOUT,
     ]
     for py, label in INTERPRETERS:
         res = results.get(py)
         if not res:
             continue
-        lines += [
-            "",
-            "### %s: requests per second (ratio to raw), heap per request" % label,
-            "",
-            "| route | 1 conn | 16 conns, cap 8 | 16 conns, cap 16 | heap per request |",
-            "|---|---|---|---|---|",
-            "| raw asyncio responder (baseline) | 1.00x | 1.00x | 1.00x | %.0f B |"
-            % res["raw_alloc"],
-        ]
-        for name, *_ in ROUTES:
-            row = res[name]
-            lines.append(
-                "| %s | %s | %s | %s | %.0f B |"
-                % (
-                    LABELS[name],
-                    ratio(row["ka1"]),
-                    ratio(row["ka16_cap"]),
-                    ratio(row["ka16_cap16"]),
-                    row["ka1"]["alloc"],
-                )
-            )
-        sealed = res.get("sealed", {})
-        if "ka1" in sealed:
-            lines.append(
-                "| GET /api/status, sealed store | %s | | | %.0f B |"
-                % (ratio(sealed["ka1"]), sealed["ka1"]["alloc"])
-            )
-        elif sealed:
-            lines.append("| GET /api/status, sealed store | %s | | | |" % sealed.get("note"))
+        rows = [("raw asyncio responder (baseline)",) + ("1.00x",) * 3]
+        rows[0] += ("%.0f B" % res["raw_alloc"],)
+        for route in ROUTES:
+            r = res[route[0]]
+            cells = [ratio(r[k]) for k in ("ka1", "ka16_cap", "ka16_cap16")]
+            rows.append([route[5]] + cells + ["%.0f B" % r["ka1"]["alloc"]])
+        if "sealed" in res:
+            r = res["sealed"]["ka1"]
+            rows.append(("GET /api/status, sealed store", ratio(r), "", "", "%.0f B" % r["alloc"]))
+        lines += ["", "### %s: requests per second (ratio to raw), heap per request" % label]
+        lines += ["", common.table(HEAD, rows)]
     rows = target_rows(results)
-    lines += ["", "### Targets", "", "| target | measured | |", "|---|---|---|"]
-    for name, got, ok in rows:
-        lines.append("| %s | %s | %s |" % (name, got, "PASS" if ok else "MISS"))
-    lines += remaining(results, rows)
+    lines += ["", "### Targets", "", common.verdict(rows)[0]]
     return "\n".join(lines) + "\n", rows
 
 
-def remaining(results, rows):
-    # For a missed throughput target: where the rest of the time goes, from this run's figures.
-    out = []
-    for py, label in INTERPRETERS:
-        res = results.get(py)
-        missed = [r for r in rows if not r[2] and label in r[0]]
-        if not res or not missed:
-            continue
-        st, nf = res["status"]["ka1"], res["404"]["ka1"]
-        if not (st["rps"] and nf["rps"] and nf["base"]):
-            continue
-        extra = 1e6 / st["rps"] - 1e6 / nf["rps"]
-        if not any("raw at 1" in r[0] for r in missed):
-            continue
-        out += [
-            "",
-            "Where the time goes on the %s (a target missed): the 404, which parses the request "
-            "and writes a short answer but runs no handler and looks up no session, reaches "
-            "%.2fx; a request costs the server itself about %.0f us against raw's %.0f us. "
-            "/api/status takes %.0f us more than the 404: the session lookup (cookie, ring, "
-            "touch), the handler (the ring's live count over every slot, the session's expiry, "
-            "json.dumps of 13 values in 4 dicts) and its answer. Reaching 0.5x would leave "
-            "%.0f us for all of that."
-            % (
-                label,
-                nf["rps"] / nf["base"],
-                1e6 / nf["rps"],
-                1e6 / nf["base"],
-                extra,
-                2e6 / st["base"] - 1e6 / nf["rps"],
-            ),
-        ]
-    res = results.get("micropython32")
-    if res and any(not ok and "the dashboard <=" in name for name, _, ok in rows):
-        d = res["dashboard"]
-        out += [
-            "",
-            "Where the dashboard's heap goes on the faithful build (a target missed): %.0f B per "
-            "request, of which the server's own work is what the 404 costs (%.0f B, raw "
-            "asyncio's streams %.0f B of it) and the page itself, %s bytes written into a "
-            "bytearray that grows as the page is written (each growth may move it, leaving the "
-            "old block as garbage). Keeping one page buffer for every page took this figure to "
-            "about 1.5 KB in a run of this benchmark, but the firmware then no longer runs out "
-            "of memory above its boot floor in host_tests/test_firmware_memory.py's storm, which "
-            "that test needs to see."
-            % (
-                d["ka1"]["alloc"],
-                res["404"]["ka1"]["alloc"],
-                res["raw_alloc"],
-                d.get("body", "about 2,750"),
-            ),
-        ]
-    return out
-
-
 def main(argv):
+    global ROUTES
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=int, default=2, help="length of each wrk run")
     ap.add_argument("--py", action="append", help="micropython, micropython32 (default: both)")
     ap.add_argument("--route", action="append", help="only these routes (a quick look)")
-    ap.add_argument("--json", help="also write the raw figures to this file")
-    ap.add_argument("--report", help="write the section again from figures saved by --json")
     ap.add_argument("--no-write", action="store_true", help="print, leave docs/ alone")
     ap.add_argument("--sessions", choices=("sealed",), help="only the sealed store's heap")
     ap.add_argument("--requests", type=int, default=200, help="requests for --sessions")
@@ -480,30 +334,14 @@ def main(argv):
             )
             rc = rc or (0 if ok else common.MISS_EXIT)
         return rc
-    if args.report:
-        saved = json.loads(Path(args.report).read_text())
-        md, rows = report(saved["results"], saved["seconds"])
-        md += "\nTook %.0f s.\n" % saved["took"]
-        print(md)
-        if not args.no_write:
-            common.write_section("firmware", md)
-        return common.verdict(rows)[1]
     t0 = time.monotonic()
     pys = args.py or [py for py, _ in INTERPRETERS]
-    if args.route:
-        global ROUTES
+    if args.route:  # a partial run never replaces the section
         ROUTES = tuple(r for r in ROUTES if r[0] in args.route)
-        if not args.json:
-            args.no_write = True  # a partial run never replaces the section
         return print(json.dumps(run_all(pys, args.seconds), indent=1))
-    results = run_all(pys, args.seconds)
-    md, rows = report(results, args.seconds)
+    md, rows = report(run_all(pys, args.seconds), args.seconds)
     md += "\nTook %.0f s.\n" % (time.monotonic() - t0)
     print(md)
-    if args.json:
-        took = time.monotonic() - t0
-        saved = {"results": results, "seconds": args.seconds, "took": took}
-        Path(args.json).write_text(json.dumps(saved, indent=1))
     if not args.no_write:
         common.write_section("firmware", md)
     return common.verdict(rows)[1]

@@ -1,19 +1,8 @@
-"""`python tools/bench heap`: sessionring beside microdot 2.7.0 on the board-faithful build, both
-frozen into one binary (build/faithful/unix32-bench: the unix32 build with microdot's core
-frozen in too), each app on its framework's public API:
-
-  (m) servers/microdot_app.py: route /a checks a cookie against a dict of 16 tokens (no JWT);
-  (s) servers/sr_app.py: sessionring's Server with 16 sessions in a ring (`--store sealed`:
-      the sealed store), passing --work-slots on when the Server has that option.
-
-For each: the smallest `-X heapsize` (bisection) that serves 16 keep-alive clients with their
-own sessions, all connected at once, 5 authenticated GETs each (every answer a 200); and the
-heap held per idle keep-alive connection: N connections open after one request each, the
-heap in use after a collection (GET /_heap) against the same figure before they opened,
-divided by N. Only the app's own .mpy is loaded from a folder; the check that the framework
-came from the frozen image is part of the run. Writes the "heap" section of docs/benchmarks.md.
-
-Usage: python tools/bench heap [-- --idle N --store ring|sealed --work-slots N --no-write]
+"""`python tools/bench heap [--idle N --store ring|sealed --no-write]`: sessionring beside
+microdot 2.7.0, both frozen into one board-faithful binary (build/faithful/unix32-bench), each
+app on its framework's public API (servers/microdot_app.py, servers/sr_app.py): the smallest
+heap that serves 16 clients, and the heap held per idle keep-alive connection. ABOUT below
+states the method, as the "heap" section of docs/benchmarks.md does.
 """
 
 import argparse
@@ -31,11 +20,7 @@ CLIENTS, GETS = 16, 5
 TARGET_IDLE_B = 300  # heap held per idle keep-alive connection (issue 15)
 TARGET_HEAP_KB = 48  # and at most 48 KB for the 16 clients, no more than microdot
 FROZEN = {"microdot_app": "microdot/microdot.py", "sr_app": "sessionring/http.py"}
-
-
-def _answer(s):
-    """The status of one answer read from s, or None when the peer closed first."""
-    return read_answer(s)[0]
+GET = "GET %s HTTP/1.1\r\nHost: b\r\nCookie: sid=%s\r\n\r\n"
 
 
 def _closed(s):
@@ -56,8 +41,7 @@ def clients(port, path, tokens, gets=GETS):
         socks[i] = socket.create_connection(("127.0.0.1", port), timeout=20)
 
     def send(i):
-        req = "GET %s HTTP/1.1\r\nHost: b\r\nCookie: sid=%s\r\n\r\n" % (path, tokens[i])
-        socks[i].sendall(req.encode())
+        socks[i].sendall((GET % (path, tokens[i])).encode())
 
     try:
         for i in range(len(tokens)):
@@ -69,12 +53,12 @@ def clients(port, path, tokens, gets=GETS):
                     connect(i)
                 send(i)
             for i in range(len(tokens)):
-                st = _answer(socks[i])
+                st = read_answer(socks[i])[0]  # None: the server closed first
                 if st is None:  # closed after the check: once more, alone
                     socks[i].close()
                     connect(i)
                     send(i)
-                    st = _answer(socks[i])
+                    st = read_answer(socks[i])[0]
                 ok += st == 200
     except OSError:
         pass
@@ -86,7 +70,7 @@ def clients(port, path, tokens, gets=GETS):
 
 
 def _args(module, args):
-    return (CLIENTS + 1, args.store, args.work_slots or "") if module == "sr_app" else ()
+    return (CLIENTS + 1, args.store) if module == "sr_app" else ()
 
 
 def smallest_heap(exe, app_dir, module, path, args):
@@ -112,11 +96,9 @@ def idle(exe, app_dir, module, path, n, args):
         base = int(common.http_get(srv.port, "/_heap"))
         socks = []
         for i in range(n):
-            s = socket.create_connection(("127.0.0.1", srv.port), timeout=20)
-            req = "GET %s HTTP/1.1\r\nHost: b\r\nCookie: sid=%s\r\n\r\n" % (path, toks[i % 16])
-            s.sendall(req.encode())
-            _answer(s)
-            socks.append(s)
+            socks.append(socket.create_connection(("127.0.0.1", srv.port), timeout=20))
+            socks[-1].sendall((GET % (path, toks[i % 16])).encode())
+            read_answer(socks[-1])
         held = int(common.http_get(srv.port, "/_heap")) - base
         still = sum(not _closed(s) for s in socks)
         for s in socks:
@@ -126,12 +108,11 @@ def idle(exe, app_dir, module, path, n, args):
 
 def measure(args):
     exe = common.bench_build()
-    mpyc = common.faithful.OUT / "mpy-cross" / "mpy-cross"
     res = {}
     with tempfile.TemporaryDirectory(prefix="sr-bench-heap-") as tmp:
         for key, module, path in (("m", "microdot_app", "/a"), ("s", "sr_app", "/")):
             common.mpy_cross(
-                common.SERVERS / (module + ".py"), Path(tmp) / (module + ".mpy"), mpyc, False
+                common.SERVERS / (module + ".py"), Path(tmp) / (module + ".mpy"), True
             )
             per, still, frozen = idle(exe, tmp, module, path, args.idle, args)
             if frozen != FROZEN[module]:
@@ -146,65 +127,66 @@ def measure(args):
     return res
 
 
+ABOUT = (
+    "The board-faithful build with microdot 2.7.0's core frozen in beside the project "
+    "(build/faithful/unix32-bench: MicroPython v1.28.0, 32-bit); each app imports its "
+    "framework from the image (checked: %s, %s), only the app itself is a .mpy. (m) "
+    "microdot: a route that checks a cookie against a dict of 16 tokens, no JWT; (s) "
+    "sessionring's Server, %s. %d clients with their own sessions, all connected at "
+    "once, %d authenticated GETs each; idle: %d keep-alive connections left open after one "
+    "request each, the heap in use after a collection against the figure before, divided "
+    "by %d."
+)
+
+
+HEAD = "app | smallest heap, 16 clients x 5 GETs | heap held per idle connection | idle "
+HEAD += "connections still open"
+
+
 def report(res, args):
     m, s = res["m"], res["s"]
     kb = lambda h: ("%d KB" % h) if h else "more than %d KB" % common.HEAP_STEPS_K[-1]  # noqa: E731
     store = "16 sessions in a ring" if args.store == "ring" else "the sealed store"
+    rows = [
+        (
+            label,
+            kb(res[k]["heap"]),
+            "%.0f B" % res[k]["idle"],
+            "%d of %d" % (res[k]["open"], args.idle),
+        )
+        for k, label in (("m", "(m) microdot 2.7.0, token dict"), ("s", "(s) sessionring"))
+    ]
     lines = [
         "## sessionring beside microdot, both frozen (`python tools/bench heap`)",
         "",
         common.machine_line(),
         "",
-        "The board-faithful build with microdot 2.7.0's core frozen in beside the project "
-        "(build/faithful/unix32-bench: MicroPython v1.28.0, 32-bit); each app imports its "
-        "framework from the image (checked: %s, %s), only the app itself is a .mpy. (m) "
-        "microdot: a route that checks a cookie against a dict of 16 tokens, no JWT; (s) "
-        "sessionring's Server, %s%s. %d clients with their own sessions, all connected at "
-        "once, %d authenticated GETs each; idle: %d keep-alive connections left open after one "
-        "request each, the heap in use after a collection against the figure before, divided "
-        "by %d."
-        % (
-            m["frozen"],
-            s["frozen"],
-            store,
-            ", work_slots=%s" % args.work_slots if args.work_slots else "",
-            CLIENTS,
-            GETS,
-            args.idle,
-            args.idle,
-        ),
+        ABOUT % (m["frozen"], s["frozen"], store, CLIENTS, GETS, args.idle, args.idle),
         "",
-        "| app | smallest heap, 16 clients x 5 GETs | heap held per idle connection "
-        "| idle connections still open |",
-        "|---|---|---|---|",
+        common.table(HEAD, rows),
     ]
-    for key, label in (("m", "(m) microdot 2.7.0, token dict"), ("s", "(s) sessionring")):
-        r = res[key]
-        lines.append(
-            "| %s | %s | %.0f B | %d of %d |"
-            % (label, kb(r["heap"]), r["idle"], r["open"], args.idle)
-        )
     if not m["open"]:
         lines += [
             "",
-            "microdot 2.7.0 closes every connection after its answer (no keep-alive), so its "
-            "clients reconnect for each GET and it holds nothing for an idle client.",
+            "microdot 2.7.0 closes every connection after its answer (no keep-alive), "
+            "so its clients reconnect for each GET and it holds nothing for an idle client.",
         ]
     sh, mh = s["heap"], m["heap"]
-    rows = [
-        (
-            "(s) serves the 16 clients from no more heap than (m)",
-            "%s vs %s" % (kb(sh), kb(mh)),
-            bool(sh and mh and sh <= mh),
-        ),
-        ("(s) within %d KB" % TARGET_HEAP_KB, kb(sh), bool(sh and sh <= TARGET_HEAP_KB)),
-        (
-            "(s) holds at most %d B per idle keep-alive connection" % TARGET_IDLE_B,
-            "%.0f B" % s["idle"],
-            s["idle"] <= TARGET_IDLE_B and s["open"] == args.idle,
-        ),
-    ]
-    table, status = common.verdict(rows)
+    table, status = common.verdict(
+        [
+            (
+                "(s) serves the 16 clients from no more heap than (m)",
+                "%s vs %s" % (kb(sh), kb(mh)),
+                bool(sh and mh and sh <= mh),
+            ),
+            ("(s) within %d KB" % TARGET_HEAP_KB, kb(sh), bool(sh and sh <= TARGET_HEAP_KB)),
+            (
+                "(s) holds at most %d B per idle keep-alive connection" % TARGET_IDLE_B,
+                "%.0f B" % s["idle"],
+                s["idle"] <= TARGET_IDLE_B and s["open"] == args.idle,
+            ),
+        ]
+    )
     return "\n".join(lines + ["", table]), status
 
 
@@ -212,7 +194,6 @@ def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--idle", type=int, default=16, help="idle connections to open")
     ap.add_argument("--store", choices=("ring", "sealed"), default="ring")
-    ap.add_argument("--work-slots", type=int, default=None, help="Server(work_slots=N)")
     ap.add_argument("--no-write", action="store_true", help="print, leave docs/ alone")
     args = ap.parse_args(argv[1:])
     try:

@@ -68,11 +68,7 @@ class Mix:
         self.dribbler = None
 
     def count(self, st):
-        k = (
-            st
-            if st in STATUSES
-            else ("closed" if st is None else "hang" if st == "hang" else "other")
-        )
+        k = st if st in STATUSES or st == "hang" else "closed" if st is None else "other"
         with self.lock:
             self.window[k] += 1
             self.total[k] += 1
@@ -223,10 +219,7 @@ def soak(seconds, out, py="micropython", seed=1):
                     "admin_status": st,
                     "admin_ms": round(ms, 2),
                 }
-                for s in STATUSES:
-                    row["n_%d" % s] = w[s]
-                for k2 in ("other", "closed", "hang"):
-                    row["n_" + k2] = w[k2]
+                row.update(("n_%s" % s, w[s]) for s in STATUSES + ("other", "closed", "hang"))
                 rows.append(row)
                 if fw.proc.poll() is not None:
                     problems.append("the firmware died at %d s" % k)
@@ -241,13 +234,11 @@ def soak(seconds, out, py="micropython", seed=1):
     finally:
         fw.stop()
     total = mix.total
-    n = sum(total.values())
     served = sum(1 for r in rows if r["admin_status"] == 200)
-    lat = sorted(r["admin_ms"] for r in rows)
-    if total[500]:
-        problems.append("%d answers were 500" % total[500])
-    if total["hang"]:
-        problems.append("%d requests hung" % total["hang"])
+    lat = sorted(r["admin_ms"] for r in rows) or [0]
+    for bad, what in ((total[500], "%d answers were 500"), (total["hang"], "%d requests hung")):
+        if bad:
+            problems.append(what % bad)
     if served < len(rows):
         problems.append("the admin was served %d of %d seconds" % (served, len(rows)))
     if not alive:
@@ -262,30 +253,25 @@ def soak(seconds, out, py="micropython", seed=1):
         wr = csv.DictWriter(f, FIELDS)
         wr.writeheader()
         wr.writerows(rows)
-    title = "sessionring soak: %s, %d s, %d requests" % (py, len(rows), n)
-    plot(rows, out / "soak.png", title)
-    verdict = (
-        "soak: %s after %d s on %s: %d requests (%s), %d x 500, %d hangs; admin served %d/%d s,"
-        " latency median %.1f ms, max %.1f ms; free heap %s -> %s KB%s"
-        % (
-            "FAIL" if problems else "PASS",
-            len(rows),
-            py,
-            n,
-            ", ".join(
-                "%s: %d" % (k, v) for k, v in sorted(total.items(), key=lambda kv: str(kv[0]))
-            ),
-            total[500],
-            total["hang"],
-            served,
-            len(rows),
-            lat[len(lat) // 2] if lat else 0,
-            lat[-1] if lat else 0,
-            heap0,
-            heap1,
-            ("; " + "; ".join(problems)) if problems else "",
-        )
+    n = sum(total.values())
+    plot(rows, out / "soak.png", "sessionring soak: %s, %d s, %d requests" % (py, len(rows), n))
+    counts = ", ".join("%s: %d" % kv for kv in sorted(total.items(), key=lambda kv: str(kv[0])))
+    verdict = "soak: %s after %d s on %s: %d requests (%s), %d x 500, %d hangs; " % (
+        "FAIL" if problems else "PASS",
+        len(rows),
+        py,
+        n,
+        counts,
+        total[500],
+        total["hang"],
     )
+    verdict += "admin served %d/%d s, latency median %.1f ms, max %.1f ms; " % (
+        served,
+        len(rows),
+        lat[len(lat) // 2],
+        lat[-1],
+    )
+    verdict += "free heap %s -> %s KB" % (heap0, heap1) + "".join("; " + p for p in problems)
     (out / "verdict.txt").write_text(verdict + "\n")
     return verdict, not problems
 

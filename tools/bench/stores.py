@@ -9,25 +9,19 @@ import json
 import subprocess
 import sys
 
-from bench.common import (
-    ROOT,
-    TOOLS,
-    cpython_env,
-    machine_line,
-    mp_env,
-    tool,
-    verdict,
-    write_section,
-)
+from bench import common
 
-OPS = TOOLS / "bench" / "mp" / "ops.py"
+OPS = common.TOOLS / "bench" / "mp" / "ops.py"
 
 
 def run(interp, which):
     if interp == "micropython":
-        argv, env = [tool("micropython"), "-X", "heapsize=16M"], mp_env(ROOT / "lib")
+        argv, env = (
+            [common.tool("micropython"), "-X", "heapsize=16M"],
+            common.mp_env(common.ROOT / "lib"),
+        )
     else:
-        argv, env = [sys.executable], cpython_env()
+        argv, env = [sys.executable], common.cpython_env()
     out = subprocess.run(
         argv + [str(OPS), which], env=env, capture_output=True, text=True, timeout=300, check=True
     ).stdout
@@ -52,50 +46,41 @@ CREATE_LINE = (
     "in one pass), so it is O(slots); it runs once per login."
 )
 BYTES = ("get_bytes", "touch_bytes")
+RING_HEAD = "slots | get / dict get | touch / dict touch | ring get (µs) | ring create (µs) | "
+RING_HEAD += "bytes allocated per get | dict get (µs)"
 
 
 def report(res):
-    sizes = res["sizes"]
+    sizes, ram = res["sizes"], res["ram"]
     rows = []
     for n in ("8", "64", "1024"):
         r, d = sizes[n]["ring"], sizes[n]["dict"]
-        rows.append(
-            "| %s | %.2f | %.2f | %.2f | %.1f | %.2f | %.2f |"
-            % (
-                n,
-                r["get_us"] / d["get_us"],
-                r["touch_us"] / d["touch_us"],
-                r["get_us"],
-                r["create_us"],
-                r["get_bytes"] or 0,
-                d["get_us"],
-            )
-        )
+        ratios = ["%.2f" % (r[k] / d[k]) for k in ("get_us", "touch_us")]
+        us = ["%.2f" % r["get_us"], "%.1f" % r["create_us"], "%.2f" % (r["get_bytes"] or 0)]
+        rows.append([n] + ratios + us + ["%.2f" % d["get_us"]])
     scale = sizes["1024"]["ring"]["get_us"] / sizes["8"]["ring"]["get_us"]
-    ram = res["ram"]
     overhead = ram["ring_per_slot"] - 64
     worst = max(sizes[n]["ring"][k] or 0 for n in sizes for k in BYTES)
-    checks = [
-        ("get at 1024 slots within 1.2x of get at 8", "%.2fx" % scale, scale <= 1.2),
-        (
-            "RAM overhead per slot beyond the data area <= 48 bytes",
-            "%.1f bytes" % overhead,
-            overhead <= 48,
-        ),
-        ("get and touch allocate nothing (mem_total per op)", "%.2f bytes" % worst, worst == 0),
-    ]
-    ram_text = RAM_LINE % (
-        ram["ring_per_slot"],
-        res["ram0"]["ring_per_slot"],
-        ram["dict_per_session"],
-        ram["ring_per_slot"] / ram["dict_per_session"],
+    table, status = common.verdict(
+        [
+            ("get at 1024 slots within 1.2x of get at 8", "%.2fx" % scale, scale <= 1.2),
+            (
+                "RAM overhead per slot beyond the data area <= 48 bytes",
+                "%.1f bytes" % overhead,
+                overhead <= 48,
+            ),
+            (
+                "get and touch allocate nothing (mem_total per op)",
+                "%.2f bytes" % worst,
+                worst == 0,
+            ),
+        ]
     )
-    head = "| slots | get / dict get | touch / dict touch | ring get (µs) | ring create (µs) "
-    head += "| bytes allocated per get | dict get (µs) |"
-    lines = ["## Session ring (`make bench-ring`)", "", machine_line(), "", INTRO, "", head]
-    lines += ["|---|---|---|---|---|---|---|"] + rows
-    table, status = verdict(checks)
-    return "\n".join(lines + ["", ram_text, "", CREATE_LINE, "", table]), status
+    per = (ram["ring_per_slot"], res["ram0"]["ring_per_slot"], ram["dict_per_session"])
+    ram_text = RAM_LINE % (per + (per[0] / per[2],))
+    lines = ["## Session ring (`make bench-ring`)", "", common.machine_line(), "", INTRO, ""]
+    lines += [common.table(RING_HEAD, rows), "", ram_text, "", CREATE_LINE, "", table]
+    return "\n".join(lines), status
 
 
 SEALED_INTRO = (
@@ -106,6 +91,14 @@ SEALED_INTRO = (
     "cost of a request past half the idle timeout (`pending` after `touch`). Token sizes are "
     "the cookie value in bytes (the ring's token is always 27)."
 )
+SEALED_HEAD = "interpreter | store | open / ring get | create / ring get | re-seal / ring get | "
+SEALED_HEAD += "open (µs) | bytes allocated per open | token bytes"
+SEALED_RAM = (
+    "RAM on the unix port (`gc.mem_free()` deltas): the sealed store, whatever the number "
+    "of sessions, %d bytes (a 32-entry deny-list and its bookkeeping); a 16-slot ring with "
+    "64-byte data areas %d bytes (%.0f per session). The sealed store instead sends its "
+    "token with every request: %d bytes of cookie value against the ring's 27."
+)
 
 
 def rows(name, res):
@@ -114,51 +107,26 @@ def rows(name, res):
     for key, label in (("p", "sealed"), ("z", "sealed, compress=True")):
         r = res.get(key)
         if r is None:
-            out.append(
-                "| %s | %s | cannot deflate here (inflates only) | | | | | |" % (name, label)
-            )
+            out.append((name, label, "cannot deflate here (inflates only)", "", "", "", "", ""))
             continue
-        out.append(
-            "| %s | %s | %.1fx | %.1fx | %.1fx | %.1f | %s | %d (%d empty) |"
-            % (
-                name,
-                label,
-                r["open_us"] / base,
-                r["create_us"] / base,
-                r["reseal_us"] / base,
-                r["open_us"],
-                "%.0f" % r["open_bytes"] if r["open_bytes"] is not None else "-",
-                r["token_len"],
-                r["empty_len"],
-            )
-        )
+        ratios = ["%.1fx" % (r[k] / base) for k in ("open_us", "create_us", "reseal_us")]
+        b = "%.0f" % r["open_bytes"] if r["open_bytes"] is not None else "-"
+        size = "%d (%d empty)" % (r["token_len"], r["empty_len"])
+        out.append([name, label] + ratios + ["%.1f" % r["open_us"], b, size])
     return out
 
 
 def sealed_report(mp, cp):
-    head = (
-        "| interpreter | store | open / ring get | create / ring get | re-seal / ring get "
-        "| open (µs) | bytes allocated per open | token bytes |"
-    )
-    lines = ["## Sealed session store (`python tools/bench sealed`)", "", machine_line()]
+    ring = mp["ring_ram_16"]
+    lines = ["## Sealed session store (`python tools/bench sealed`)", "", common.machine_line()]
     lines += ["", SEALED_INTRO, ""]
-    lines += [head, "|---|---|---|---|---|---|---|---|"]
-    lines += rows("MicroPython unix", mp) + rows("CPython", cp)
+    lines.append(common.table(SEALED_HEAD, rows("MicroPython unix", mp) + rows("CPython", cp)))
     lines += [
         "",
         "Ring get, the baseline: %.2f µs on the unix port, %.2f µs on CPython; it allocates "
         "nothing." % (mp["ring_get_us"], cp["ring_get_us"]),
         "",
-        "RAM on the unix port (`gc.mem_free()` deltas): the sealed store, whatever the number "
-        "of sessions, %d bytes (a 32-entry deny-list and its bookkeeping); a 16-slot ring with "
-        "64-byte data areas %d bytes (%.0f per session). The sealed store instead sends its "
-        "token with every request: %d bytes of cookie value against the ring's 27."
-        % (
-            mp["sealed_ram"],
-            mp["ring_ram_16"],
-            mp["ring_ram_16"] / 16,
-            mp["p"]["token_len"],
-        ),
+        SEALED_RAM % (mp["sealed_ram"], ring, ring / 16, mp["p"]["token_len"]),
     ]
     return "\n".join(lines)
 
@@ -168,7 +136,7 @@ def main(argv):
         text, status = sealed_report(run("micropython", "sealed"), run("cpython", "sealed")), 0
     else:
         text, status = report(run("micropython", "ring"))
-    write_section(argv[0], text)
+    common.write_section(argv[0], text)
     print(text)
     return status
 

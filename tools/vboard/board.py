@@ -46,43 +46,23 @@ def _blocks(vfs, path):
 
 
 class _Board:
-    # The board's folder as a VFS, forwarding to os.VfsPosix(root). Not a subclass: the unix
-    # port's import machinery calls a native VFS's import_stat on a subclass instance as if it
-    # were the native object, and imports fail. rename() goes through a root-less VfsPosix
-    # with full host paths: with a root, the unix port resolves both of rename's paths into
-    # one buffer. statvfs() reports the emulated flash when VBOARD_FLASH_KB is set.
+    # The board's folder as a VFS, forwarding to os.VfsPosix(root) (__getattr__: open, stat,
+    # ilistdir, mkdir, remove, rmdir, chdir, getcwd). Not a subclass: the unix port's import
+    # machinery calls a native VFS's import_stat on a subclass instance as if it were the
+    # native object, and imports fail. rename() goes through a root-less VfsPosix with full
+    # host paths: with a root, the unix port resolves both of rename's paths into one buffer.
+    # statvfs() reports the emulated flash when VBOARD_FLASH_KB is set.
     def __init__(self, root):
         self._v = os.VfsPosix(root)
+
+    def __getattr__(self, name):
+        return getattr(self._v, name)
 
     def mount(self, readonly, mkfs):
         pass
 
     def umount(self):
         pass
-
-    def open(self, path, mode):
-        return self._v.open(path, mode)
-
-    def ilistdir(self, path):
-        return self._v.ilistdir(path)
-
-    def stat(self, path):
-        return self._v.stat(path)
-
-    def mkdir(self, path):
-        self._v.mkdir(path)
-
-    def remove(self, path):
-        self._v.remove(path)
-
-    def rmdir(self, path):
-        self._v.rmdir(path)
-
-    def chdir(self, path):
-        self._v.chdir(path)
-
-    def getcwd(self):
-        return self._v.getcwd()
 
     def rename(self, old, new):
         _host.rename(_host_path(old), _host_path(new))

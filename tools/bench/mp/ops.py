@@ -229,22 +229,19 @@ def bench_dict(slots):
     }
 
 
-def ram_per_session(n, data_bytes):
-    gc.collect()
-    f0 = gc.mem_free()
-    ring = SessionRing(slots=n, data_bytes=data_bytes)
-    gc.collect()
-    ring_bytes = f0 - gc.mem_free()
-    del ring
-    gc.collect()
-    f0 = gc.mem_free()
+def dict_store(n):
     store = DictStore()
     for i in range(n):
-        s = store.create("%027d" % i, "admin", ROLE_ADMIN, i)
-        s.data["lang"] = "en"
-    gc.collect()
-    dict_bytes = f0 - gc.mem_free()
-    return {"ring_per_slot": ring_bytes / n, "dict_per_session": dict_bytes / n}
+        store.create("%027d" % i, "admin", ROLE_ADMIN, i).data["lang"] = "en"
+    return store
+
+
+def ram_per_session(n, data_bytes):
+    ring_bytes = fixed_ram(lambda: SessionRing(slots=n, data_bytes=data_bytes))
+    return {
+        "ring_per_slot": ring_bytes / n,
+        "dict_per_session": fixed_ram(lambda: dict_store(n)) / n,
+    }
 
 
 def main_ring():

@@ -3,8 +3,8 @@
 # CSRF token and the client address in its data). Prints "token T" (the first session's),
 # "tokens T,T,..." (16 sessions), "frozen FILE" (where sessionring came from), "ready PORT",
 # then serves; 401 without a valid session, so wrk's non-2xx count shows any request that was
-# not authenticated. WORK_SLOTS is passed on when the Server has that option.
-# Usage: micropython|python sr_app.py PORT [MAX_CONNS] [ring|sealed] [WORK_SLOTS]
+# not authenticated.
+# Usage: micropython|python sr_app.py PORT [MAX_CONNS] [ring|sealed]
 import gc
 import sys
 
@@ -15,8 +15,8 @@ from sessionring.http import Response, Server
 from sessionring.ring import SessionRing
 from sessionring.session import ROLE_ADMIN
 
-argv = sys.argv[1:] + ["", "", "", ""]
-port, conns, kind, work = int(argv[0]), int(argv[1] or 16), argv[2] or "ring", argv[3]
+argv = sys.argv[1:] + ["", ""]
+port, conns, kind = int(argv[0]), int(argv[1] or 16), argv[2] or "ring"
 if kind == "sealed":
     from sessionring.sealed import SealedStore
 
@@ -30,14 +30,7 @@ for i in range(16):
         s["c"] = "0123456789abcdefghijklmnopqrstuv"
         s["a"] = "127.0.0.1"
     toks.append(store.pending(s) if kind == "sealed" else s.token)
-opts = {"max_conns": conns}
-if work:
-    opts["work_slots"] = int(work)
-try:
-    app = Server(store, **opts)
-except TypeError:  # a Server without work slots
-    del opts["work_slots"]
-    app = Server(store, **opts)
+app = Server(store, max_conns=conns)
 mem_total = getattr(micropython, "mem_total", None)
 
 

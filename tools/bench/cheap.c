@@ -1,7 +1,7 @@
-// LD_PRELOAD shim for tools/bench_tls.py: counts the C heap (malloc/calloc/realloc/free) a
+// LD_PRELOAD shim for tools/bench/tls.py: counts the C heap (malloc/calloc/realloc/free) a
 // process holds, and writes "in_use peak" to $CHEAP_OUT whenever the peak grows by 256 bytes or
 // more, and on SIGUSR1 (then the peak restarts from what is in use: a new measurement window).
-// Built by bench_tls.py with gcc -m32 -shared -fPIC -O2 cheap.c -o cheap.so -ldl.
+// Built by tls.py with gcc -m32 -shared -fPIC -O2 cheap.c -o cheap.so -ldl.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <malloc.h>
