@@ -10,10 +10,11 @@ import gc
 
 from micropython import const
 
+from . import sockio
 from .request import Request
 from .response import CONTINUE, fast_answer
 from .session import StoreFull
-from .sockio import Parked, readable, write_all
+from .sockio import readable, write_all
 
 # what a connection is doing (pool.py reads them for eviction and timeouts)
 FREE = const(0)
@@ -45,10 +46,15 @@ _c.close()
 del _c
 
 
-class Conn(Parked):
+class Conn:
     # One open connection's record, preallocated (max_conns of them). No buffer: a
     # connection between requests holds this, its socket and its parked task, which awaits the
-    # record itself (sockio.Parked) until the socket is readable.
+    # record itself until the socket is readable (`await c.on(s)`: sockio.park_*).
+    on = sockio.park_on
+    if sockio.park_next is not None:  # (MicroPython: the record is the awaitable)
+        __iter__ = sockio.park_iter
+        __next__ = sockio.park_next
+
     def __init__(self):
         self.owner = 0  # id of the connection task using the record, 0 when free (-1: held
         # by the accept loop for a task not yet started)
@@ -62,6 +68,8 @@ class Conn(Parked):
         self.why = 0  # why the task was cancelled
         self.served = 0  # answers sent on this connection
         self.work = None  # the work slot lent to it, while it is served
+        self.ev = None  # set when a work slot is lent to it (made when it first has to wait)
+        self.armed = False  # parked and waiting (sockio.park_next)
         self.tls = False  # a TLS socket: read until it would block before parking
         self.first = -1  # TLS: the byte its handshake read, to go first into the buffer
 

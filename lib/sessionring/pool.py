@@ -73,7 +73,6 @@ class Pool:
         self._mem_free = mf if limits.heap_reserve > 0 else None
         self._nid = 0
         self.conns = [conn.Conn() for _ in range(limits.max_conns)]
-        self.lent = asyncio.Event()  # pulsed when a work slot is lent to a waiting connection
         self.tls = None  # TLS: tls.Gate, which admits TLS connections (tls.py)
         if app.tls is not None:
             from .tls import Gate
@@ -288,7 +287,7 @@ class Pool:
                     await c.on(s)
                 addr = share.free_work(self, c) or await share.wait_work(self, c)
                 addr = await conn.serve(self, c, addr)  # (addr: the work slot, then what next)
-                share.give_back(self, me)
+                share.give_back(self, me, c)
                 if addr != KEEP:
                     break
             if addr != CLOSE:

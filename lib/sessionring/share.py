@@ -4,7 +4,7 @@
 # connections and its watchdog.
 import asyncio
 
-from .conn import EVICTED, IDLE, READ, WAIT
+from .conn import EVICTED, IDLE, READ, STALLED, WAIT, WRITE
 
 
 def take(pool, key=None):
@@ -146,16 +146,18 @@ def holding(pool, key):
 
 def lend(pool, w):
     # Work slot w is free: lend it to the waiting connection whose client holds the fewest
-    # work slots (the longest waiting of those), or keep it free.
-    ck = pool.clock
+    # work slots (the longest waiting of those), or keep it free. (On every request: the
+    # common case, nobody waiting, looks at nothing.)
     best = None
-    bn = 0
-    for c in pool.conns:
-        if c.owner > 0 and c.state == WAIT and c.work is None and c.why == 0:
-            n = holding(pool, c.key)
-            if best is None or n < bn or n == bn and ck.ticks_diff(c.since, best.since) < 0:
-                best = c
-                bn = n
+    if pool.wanting:
+        ck = pool.clock
+        bn = 0
+        for c in pool.conns:
+            if c.state == WAIT and c.work is None and c.why == 0 and c.owner > 0:
+                n = holding(pool, c.key)
+                if best is None or n < bn or n == bn and ck.ticks_diff(c.since, best.since) < 0:
+                    best = c
+                    bn = n
     if best is None:
         w.conn = None
         w.me = 0
@@ -163,16 +165,20 @@ def lend(pool, w):
         w.conn = best
         w.me = best.owner
         best.work = w
-        pool.lent.set()  # wakes every waiting connection: the one it was lent to takes it
-        pool.lent.clear()
+        best.ev.set()  # wakes that connection alone
 
 
-def give_back(pool, me):
-    # Connection me is done with its work slot, if it has one (found by its id: its
-    # record may already serve another connection, after an eviction).
+def give_back(pool, me, c=None):
+    # Connection me is done with its work slot, if it has one: c.work when its record c is
+    # still its own (every request), else found by its id (its record serves another
+    # connection now, after an eviction).
+    w = c.work if c is not None and c.owner == me else None
+    if w is not None and w.me == me:
+        c.work = None
+        lend(pool, w)
+        return
     for w in pool.works:
         if w.me == me:
-            w.req.reset()
             lend(pool, w)
 
 
@@ -188,16 +194,37 @@ def free_work(pool, c):
     return None
 
 
+def reclaim(pool):
+    # Cut the connections that hold a work slot while waiting on their peer (reading the rest
+    # of a request, or writing an answer the peer does not read) for stall_ms or more: someone
+    # waits for their slot. Looks at the work slots only (the watchdog looks at everything).
+    stall = pool.lim.stall_ms
+    if not stall:
+        return
+    ck = pool.clock
+    now = ck.ticks_ms()
+    for w in pool.works:
+        c = w.conn
+        if w.me and c.owner == w.me and c.why == 0 and (c.state == READ or c.state == WRITE):
+            if ck.ticks_diff(now, c.since) >= stall:
+                c.why = STALLED
+                c.task.cancel()
+                pool.count.stalled += 1
+
+
 async def wait_work(pool, c):
     # Wait until a work slot is lent to connection c (the watchdog ends the wait after
     # request_timeout_ms: 503).
     c.state = WAIT
     c.since = pool.clock.ticks_ms()
+    if c.ev is None:  # made the first time the record waits, kept for its next waits
+        c.ev = asyncio.Event()
+    c.ev.clear()
     pool.wanting += 1
     try:
-        pool.check_timeouts()  # a connection stalled long enough loses its slot at once
+        reclaim(pool)  # a connection stalled long enough loses its work slot at once
         while c.work is None:
-            await pool.lent.wait()
+            await c.ev.wait()
     finally:
         pool.wanting -= 1
     return c.work

@@ -20,26 +20,24 @@ if _q is not None:
         s.setblocking(False)
         return s
 
-    class Parked:
-        # `await p.on(s)`: park the awaiting task until socket s is readable. A connection
-        # record is one (conn.Conn), made once: waiting allocates no coroutine, so a parked
-        # connection holds less.
-        armed = False
+    # `await c.on(s)` parks the awaiting task until socket s is readable: a connection record
+    # (conn.Conn) has these three as its methods, so waiting allocates no coroutine and a parked
+    # connection holds less. (Plain functions, not a base class: attribute stores on an instance
+    # look through its class and every base, at every request.)
+    def park_on(self, s):
+        self.sock = s
+        self.armed = False  # (a wait cancelled while armed must not end the next one)
+        return self
 
-        def on(self, s):
-            self.sock = s
-            self.armed = False  # (a wait cancelled while armed must not end the next one)
-            return self
+    def park_iter(self):
+        return self
 
-        def __iter__(self):
-            return self
-
-        def __next__(self):
-            if self.armed:
-                self.armed = False
-                raise StopIteration
-            self.armed = True
-            _q.queue_read(self.sock)  # the scheduler resumes this task when it is readable
+    def park_next(self):
+        if self.armed:
+            self.armed = False
+            raise StopIteration
+        self.armed = True
+        _q.queue_read(self.sock)  # the scheduler resumes this task when it is readable
 
 else:
     readable = asyncio.readable
@@ -49,10 +47,11 @@ else:
         s.setblocking(False)
         return asyncio.rawsock(s)
 
-    class Parked:
-        def on(self, s):
-            self.sock = s
-            return readable(s)
+    def park_on(self, s):
+        self.sock = s
+        return readable(s)
+
+    park_iter = park_next = None
 
 
 async def write_all(s, buf, off, end):

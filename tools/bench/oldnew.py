@@ -60,8 +60,9 @@ def _old_lib(rev, dest):
     return Path(dest) / "lib" / "sessionring"
 
 
-def _run(app_dir, module, conns, seconds, headers=(), path="/"):
-    with common.serve(common.tool("micropython"), app_dir, module, free_port()) as srv:
+def _run(app_dir, module, conns, seconds, headers=(), path="/", args=()):
+    exe = common.tool("micropython")
+    with common.serve(exe, app_dir, module, free_port(), args=args) as srv:
         if not srv.ok:
             raise SystemExit("%s did not start: %s" % (module, srv.stop()))
         hdr = ("Cookie: sid=" + srv.info["token"],) if "token" in srv.info else ()
@@ -71,18 +72,22 @@ def _run(app_dir, module, conns, seconds, headers=(), path="/"):
         return r["rps"], (r["non2xx"] == 0)
 
 
+NAMES = ("old", "new", "new16")  # new16: the new tree with a work slot per connection
+
+
 def measure(old_dir, new_dir, rounds, seconds):
-    ratios = {(k, m): [] for k in ("old", "new") for m, _ in MODES}
+    ratios = {(k, m): [] for k in NAMES for m, _ in MODES}
     raw_rps = {m: [] for m, _ in MODES}
     for i in range(rounds):
         for mode, conns in MODES:
-            order = [("old", old_dir), ("new", new_dir)]
+            order = [("old", old_dir), ("new", new_dir), ("new16", new_dir)]
             if i % 2:
                 order.reverse()
             raw, _ = _run(new_dir, "raw", conns, seconds)
             raw_rps[mode].append(raw)
             for name, d in order:
-                rps, ok = _run(d, "sr_app", conns, seconds)
+                args = (16, "ring", 16) if name == "new16" else ()
+                rps, ok = _run(d, "sr_app", conns, seconds, args=args)
                 if not ok:
                     raise SystemExit("%s answered non-2xx: not authenticated" % name)
                 ratios[(name, mode)].append(rps / raw)
@@ -144,18 +149,20 @@ def report(ratios, raw_rps, stages, old, rounds, seconds, instr=None):
         "responder measured in the same round. Old: the library at `%s`; new: this tree."
         % (LOAD0, seconds, rounds, old),
         "",
-        "| keep-alive connections | raw responder (median) | old / raw | new / raw | new / old |",
-        "|---|---|---|---|---|",
+        "| keep-alive connections | raw responder (median) | old / raw | new / raw | new / old "
+        "| new, 16 work slots / raw |",
+        "|---|---|---|---|---|---|",
     ]
     for mode, conns in MODES:
         lines.append(
-            "| %d | %.0f req/s | %.2fx | %.2fx | %.2fx |"
+            "| %d | %.0f req/s | %.2fx | %.2fx | %.2fx | %.2fx |"
             % (
                 conns,
                 statistics.median(raw_rps[mode]),
                 med[("old", mode)],
                 med[("new", mode)],
                 med[("new", mode)] / med[("old", mode)],
+                med[("new16", mode)],
             )
         )
     us = {k: 1e6 / v for k, v in stages.items() if v}

@@ -15,8 +15,9 @@ from sessionring.http import Response, Server
 from sessionring.ring import SessionRing
 from sessionring.session import ROLE_ADMIN
 
-argv = sys.argv[1:] + ["", ""]
+argv = sys.argv[1:] + ["", "", ""]
 port, conns, kind = int(argv[0]), int(argv[1] or 16), argv[2] or "ring"
+opts = {"work_slots": int(argv[3])} if argv[3] else {}  # (a tree with work slots)
 if kind == "sealed":
     from sessionring.sealed import SealedStore
 
@@ -30,7 +31,7 @@ for i in range(16):
         s["c"] = "0123456789abcdefghijklmnopqrstuv"
         s["a"] = "127.0.0.1"
     toks.append(store.pending(s) if kind == "sealed" else s.token)
-app = Server(store, max_conns=conns)
+app = Server(store, max_conns=conns, **opts)
 mem_total = getattr(micropython, "mem_total", None)
 
 
