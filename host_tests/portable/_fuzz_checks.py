@@ -137,9 +137,9 @@ def tokens(raw):
 
 
 def host(raw):
-    # parser._host_ok on a value inside a larger buffer; returns its verdict
+    # parser.host_ok on a value inside a larger buffer; returns its verdict
     buf = bytearray(b"Host: " + raw + b"\r\n")
-    return parser._host_ok(buf, 6, 6 + len(raw), NAMES)
+    return parser.host_ok(buf, 6, 6 + len(raw), NAMES)
 
 
 CHECKS = {

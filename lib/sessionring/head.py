@@ -148,12 +148,43 @@ def _name_in(buf, s, e, names):
     return False
 
 
-def _host_ok(buf, s, e, names):
-    # The Host value buf[s:e] ("host" or "host:port") is an IP literal or one of names (lower-
-    # case bytes), with at most a valid port after it. A DNS rebinding attack needs a name of
-    # its own, so IP literals pass, but only strict ones: a dotted quad (not "1.2.3.4.5",
-    # "999.1.1.1" or "2130706433") or "[v6]". A name may end in one dot ("router.lan.").
-    # Allocates nothing (each helper is small enough for its frame to stay off the heap).
+def _dns_name(buf, s, e):
+    # buf[s:e] is a DNS host name: labels of letters, digits and inner hyphens, 1-63 bytes
+    # each, parted by dots, at most 253 bytes in all, the last not all digits (an IPv4 address
+    # that is not a strict one, as "1.2.3.4.5" or "2130706433", is no name either).
+    if not 0 < e - s <= 253:
+        return False
+    while True:
+        i = _label_end(buf, s, e)
+        if i < 0:
+            return False
+        if i == e:
+            break
+        s = i + 1
+    while s < e and 48 <= buf[s] <= 57:
+        s += 1
+    return s < e
+
+
+def _label_end(buf, s, e):
+    # Where the label at buf[s:] ends (e or a dot), or -1 when it is not a valid one.
+    i = s
+    while i < e and buf[i] != 0x2E:
+        c = buf[i]
+        if not (48 <= c <= 57 or 97 <= c | 0x20 <= 122 or c == 0x2D and i > s):
+            return -1
+        i += 1
+    return i if 0 < i - s <= 63 and buf[i - 1] != 0x2D else -1
+
+
+def host_ok(buf, s, e, names=None):
+    # The one Host rule. The Host value buf[s:e] ("host" or "host:port") is an IP literal or a
+    # name, with at most a valid port after it; the name one of names (lower-case bytes: the
+    # server's allow-list against DNS rebinding), or with names None any valid DNS name (the
+    # Origin check's syntax: auth.same_origin). A DNS rebinding attack needs a name of its own,
+    # so IP literals pass, but only strict ones: a dotted quad (not "1.2.3.4.5", "999.1.1.1" or
+    # "2130706433") or "[v6]". A name may end in one dot ("router.lan."). Allocates nothing
+    # (each helper is small enough for its frame to stay off the heap).
     if s >= e:
         return False
     if buf[s] == 0x5B:
@@ -165,7 +196,9 @@ def _host_ok(buf, s, e, names):
         return False
     if he > s and buf[he - 1] == 0x2E:  # "router.lan." is router.lan
         he -= 1
-    return he > s and (_v4(buf, s, he) or _name_in(buf, s, he, names))
+    if he <= s or _v4(buf, s, he):
+        return he > s
+    return _dns_name(buf, s, he) if names is None else _name_in(buf, s, he, names)
 
 
 def _hex(c):
@@ -367,7 +400,7 @@ def _parser(cfg):
                 st = 400
             elif hosts > 1 or hosts != 1 and (r.minor >= 1 or cfg.hosts is not None):
                 st = 400  # one Host; HTTP/1.0 may omit it, but not where names are checked
-            elif cfg.hosts is not None and hosts and not _host_ok(buf, r._ho, r._hoe, cfg.hosts):
+            elif cfg.hosts is not None and hosts and not host_ok(buf, r._ho, r._hoe, cfg.hosts):
                 st = 421
             elif r.length < 0 and r.method in NEED_BODY:
                 st = 411
