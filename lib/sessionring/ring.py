@@ -42,13 +42,7 @@ class SessionRing(RingAdmin):
     # The store (session.Store). Its request path is here, beside the slot layout; counting,
     # stats, listing, by_handle, revoke_user and sweep are ring_admin.py's (RingAdmin).
     def __init__(
-        self,
-        slots=16,
-        data_bytes=64,
-        idle_s=900,
-        absolute_s=43200,
-        per_user=4,
-        clock=time,
+        self, slots=16, data_bytes=64, idle_s=900, absolute_s=43200, per_user=4, clock=time
     ):
         if not 1 <= slots <= 65535:
             raise ValueError("slots must be 1..65535")
