@@ -9,7 +9,6 @@ import time
 from micropython import const
 
 from . import token as _tok
-from .head import host_ok
 
 _BLOCK = const(64)  # SHA-256 block size
 _DIGEST = const(32)
@@ -211,6 +210,8 @@ def same_origin(headers, host, scheme="http"):
     # valid port), names not limited to an allow-list (that is the server's own check).
     if scheme != "http" and scheme != "https" or not isinstance(host, str):
         return False
+    from .head import host_ok  # (here: fernet.py and throttle.py import this module alone)
+
     hb = host.encode()
     if not host_ok(hb, 0, len(hb)):
         return False
