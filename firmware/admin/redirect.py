@@ -7,7 +7,7 @@ import asyncio
 
 from micropython import const
 
-from sessionring.head import host_ok
+from sessionring.host import host_ok
 
 _BUF = const(1024)  # the request line and the first headers (Host comes early); no more
 _CONNS = const(2)  # redirects answered at once; more are closed

@@ -1,15 +1,15 @@
-# head.host_ok: the one Host rule, called directly on bytearrays. IP literals pass only when
+# host.host_ok: the one Host rule, called directly on bytearrays. IP literals pass only when
 # strictly valid; names must be on the list (or, with no list, be valid DNS names); a port is
 # digits only.
 from _support import no_alloc
-from sessionring import head as parser
+from sessionring import host
 
 NAMES = (b"localhost", b"router.lan")
 
 
 def _ok(value, names=NAMES):
     buf = bytearray(b"xx" + value + b"\r\n")  # the value sits inside a larger buffer
-    return parser.host_ok(buf, 2, 2 + len(value), names)
+    return host.host_ok(buf, 2, 2 + len(value), names)
 
 
 def test_ipv4_dotted_quads():
@@ -53,17 +53,17 @@ def test_names_and_ports():
 def test_only_the_value_is_read():
     # the bytes around s..e (a CRLF, the next header) never make a value pass
     buf = bytearray(b"Host: 1.2.3.4.5\r\nX: 1\r\n")
-    assert not parser.host_ok(buf, 6, 15, NAMES)
-    assert parser.host_ok(buf, 6, 13, NAMES)  # "1.2.3.4"
+    assert not host.host_ok(buf, 6, 15, NAMES)
+    assert host.host_ok(buf, 6, 13, NAMES)  # "1.2.3.4"
     buf = bytearray(b"[::1]:80]")
-    assert parser.host_ok(buf, 0, 8, NAMES)
-    assert not parser.host_ok(buf, 0, 9, NAMES)
+    assert host.host_ok(buf, 0, 8, NAMES)
+    assert not host.host_ok(buf, 0, 9, NAMES)
 
 
 def test_host_ok_allocates_nothing():
     cases = (b"192.168.4.1:80", b"[2001:db8::ffff:1.2.3.4]:8080", b"router.lan.", b"evil.x:1")
     bufs = [bytearray(c) for c in cases]
-    check = lambda buf, e, names: parser.host_ok(buf, 0, e, names)
+    check = lambda buf, e, names: host.host_ok(buf, 0, e, names)
     got = [no_alloc(check, b, len(b), NAMES) for b in bufs]
     assert got == [True, True, True, False]
 
@@ -82,5 +82,5 @@ def test_without_a_list_any_valid_dns_name_passes():
                 b"router.123"):  # fmt: skip
         assert not _ok(bad, None), bad
     buf = bytearray(b"router.lan:8080x")
-    assert no_alloc(parser.host_ok, buf, 0, 15) is True  # its value alone is read
-    assert no_alloc(parser.host_ok, buf, 0, len(buf)) is False
+    assert no_alloc(host.host_ok, buf, 0, 15) is True  # its value alone is read
+    assert no_alloc(host.host_ok, buf, 0, len(buf)) is False

@@ -9,6 +9,7 @@ import time
 from micropython import const
 
 from . import token as _tok
+from .host import host_ok
 
 _BLOCK = const(64)  # SHA-256 block size
 _DIGEST = const(32)
@@ -206,12 +207,10 @@ def same_origin(headers, host, scheme="http"):
     # its port when the Host header has one). headers: lower-case names -> str.
     # Origin, when present, must equal it exactly ("null" never does). Without Origin, the
     # Referer must be the origin itself or start with it followed by "/". Neither -> False.
-    # host must pass the server's Host rule (head.host_ok: an IP literal or a DNS name, and a
+    # host must pass the server's Host rule (host.host_ok: an IP literal or a DNS name, and a
     # valid port), names not limited to an allow-list (that is the server's own check).
     if scheme != "http" and scheme != "https" or not isinstance(host, str):
         return False
-    from .head import host_ok  # (here: fernet.py and throttle.py import this module alone)
-
     hb = host.encode()
     if not host_ok(hb, 0, len(hb)):
         return False
