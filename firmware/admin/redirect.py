@@ -7,7 +7,7 @@ import asyncio
 
 from micropython import const
 
-from sessionring.head import _host_ok
+from sessionring.host import host_ok
 
 _BUF = const(1024)  # the request line and the first headers (Host comes early); no more
 _CONNS = const(2)  # redirects answered at once; more are closed
@@ -65,7 +65,7 @@ class Redirect:
         if not host:
             return _E400
         hb = bytearray(host)
-        if not _host_ok(hb, 0, len(hb), self.hosts):
+        if not host_ok(hb, 0, len(hb), self.hosts):
             return _E421
         return (
             b"HTTP/1.1 301 Moved Permanently\r\nLocation: "

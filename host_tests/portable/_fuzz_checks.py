@@ -8,6 +8,7 @@ import json
 from sessionring import cookie, request, token
 from sessionring import head as parser
 from sessionring.binding import Binding
+from sessionring.host import host_ok
 from sessionring.http import Server
 from sessionring.ring import SessionRing
 
@@ -137,9 +138,9 @@ def tokens(raw):
 
 
 def host(raw):
-    # parser._host_ok on a value inside a larger buffer; returns its verdict
+    # host.host_ok on a value inside a larger buffer; returns its verdict
     buf = bytearray(b"Host: " + raw + b"\r\n")
-    return parser._host_ok(buf, 6, 6 + len(raw), NAMES)
+    return host_ok(buf, 6, 6 + len(raw), NAMES)
 
 
 CHECKS = {

@@ -3,6 +3,7 @@ import binascii
 
 from _support import FakeClock, raises
 from sessionring import auth, throttle
+from sessionring.host import host_ok
 
 
 def _hex(b):
@@ -564,6 +565,23 @@ def test_same_origin_by_referer():
     assert not so("")
     assert not so("http://router.local?x")
     assert not so("http://router.local#x")
+
+
+def test_same_origin_refuses_what_the_host_rule_refuses():
+    # One Host rule (host.host_ok): a Host the server's parser would refuse never makes an
+    # origin, even when Origin and Referer agree with it; one it takes does.
+    for host in ("router.local:99999", "router.local:", "router.local:x", "1.2.3.4.5",
+                 "999.1.1.1", "2130706433", "[zz]", "[::1]:http", "a..b", "-a.lan", "a_b",
+                 "router.local:80:80", "router.123", "a" * 64 + ".lan"):  # fmt: skip
+        h = {"origin": "http://" + host, "referer": "http://%s/" % host}
+        assert not host_ok(bytearray(host.encode()), 0, len(host)), host
+        assert not auth.same_origin(h, host), host
+        assert not auth.same_origin({"referer": h["referer"]}, host), host
+    for host in ("router.local", "router.local:8080", "192.168.4.1", "[::1]:8080", "a-b.lan."):
+        h = {"origin": "http://" + host, "referer": "http://%s/" % host}
+        assert host_ok(bytearray(host.encode()), 0, len(host)), host
+        assert auth.same_origin(h, host), host
+        assert auth.same_origin({"referer": h["referer"]}, host), host
 
 
 def test_same_origin_missing_or_bad_input():

@@ -12,7 +12,7 @@ from _support import raises
 from sessionring import fernet, sealed
 from sessionring.ring import SessionRing
 from sessionring.sealed import ClockNotSet, SealedSession, SealedStore
-from sessionring.session import ROLE_ADMIN, ROLE_USER, SessionDataFull, SessionEnded, encode_items
+from sessionring.session import ROLE_ADMIN, ROLE_USER, SessionDataFull, SessionEnded
 
 IS_MICROPYTHON = sys.implementation.name == "micropython"
 VECTORS = "host_tests/portable/data/fernet/"
@@ -486,7 +486,7 @@ def _sealed_body(st, user="admin", items=()):
     v = st.create(user)
     for k, val in items:
         v[k] = val
-    p = st._pack(v, encode_items(v._items))
+    p = v.pack(st.purpose.encode())
     assert p[1] == 0
     return p
 

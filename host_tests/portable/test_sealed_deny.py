@@ -110,7 +110,7 @@ def test_entries_live_only_as_long_as_their_cookies():
     st2 = _store(wall, scratch("sealed-deny-abs"), idle_s=900, absolute_s=100)
     v = st2.create("admin")
     st2.revoke(v)
-    assert st2._deny_exp[0] == st2.rel() + 100 + 60
+    assert st2._rv.until[0] == st2.rel() + 100 + 60
     assert st2.generation("admin") == 0
 
 

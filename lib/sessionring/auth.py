@@ -9,6 +9,7 @@ import time
 from micropython import const
 
 from . import token as _tok
+from .host import host_ok
 
 _BLOCK = const(64)  # SHA-256 block size
 _DIGEST = const(32)
@@ -201,24 +202,17 @@ def csrf_equal(a, b):
     return _tok.same(a, b)
 
 
-def _host_ok(host):
-    # A Host value that can be part of an origin: printable ASCII, no path, user or query.
-    if not isinstance(host, str) or not host:
-        return False
-    for c in host:
-        if not "!" <= c <= "~" or c in "/\\@?#":
-            return False
-    return True
-
-
 def same_origin(headers, host, scheme="http"):
     # True when the request comes from a page of this very origin, scheme://host (host with
     # its port when the Host header has one). headers: lower-case names -> str.
     # Origin, when present, must equal it exactly ("null" never does). Without Origin, the
     # Referer must be the origin itself or start with it followed by "/". Neither -> False.
-    if scheme != "http" and scheme != "https":
+    # host must pass the server's Host rule (host.host_ok: an IP literal or a DNS name, and a
+    # valid port), names not limited to an allow-list (that is the server's own check).
+    if scheme != "http" and scheme != "https" or not isinstance(host, str):
         return False
-    if not _host_ok(host):
+    hb = host.encode()
+    if not host_ok(hb, 0, len(hb)):
         return False
     try:
         origin = headers.get("origin")

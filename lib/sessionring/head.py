@@ -1,8 +1,8 @@
 # The head parser: one request head, parsed in place in its connection's buffer, with the
 # checks that refuse a bad one (400, 411, 414, 417, 421, 431, 501, 505), the Host check
-# against DNS rebinding, and percent-decoding for paths, queries and forms. Credentials are
-# read in one place and one form: two Cookie headers, two Authorization headers or the session
-# cookie's name twice get 400 (cookie.token_at reads the session cookie).
+# against DNS rebinding (the rule is host.py's), and percent-decoding for paths, queries and
+# forms. Credentials are read in one place and one form: two Cookie headers, two Authorization
+# headers or the session cookie's name twice get 400 (cookie.token_at reads the session cookie).
 #
 # The head is scanned once with bytearray.find (C speed): the request line, then each header
 # line, noting only where the few headers the server needs start and end (request.py reads
@@ -10,6 +10,9 @@
 from micropython import const
 
 from .cookie import DUPLICATE, token_at
+from .host import hex_digit as _hex
+from .host import host_ok
+from .host import name_is as _name_is
 
 _CR = const(13)
 _LF = const(10)
@@ -44,137 +47,6 @@ def _is_token(buf, s, e):
         if not (48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122 or c in _TCHAR):
             return False
     return True
-
-
-def _name_is(buf, p, low):
-    # Header name at buf[p:] equals `low` (lower-case bytes of the same length), ignoring case
-    # (of A-Z only: "_" and "@" are not "DEL" and "`" in another case).
-    for i in range(len(low)):
-        c = buf[p + i]
-        if 65 <= c <= 90:
-            c |= 0x20
-        if c != low[i]:
-            return False
-    return True
-
-
-def _v4(buf, s, e):
-    # buf[s:e] is a dotted-quad IPv4 address: four decimal parts 0-255, no leading zeros.
-    parts = 0
-    i = s
-    while True:
-        j = i
-        v = 0
-        while j < e and 48 <= buf[j] <= 57 and j - i < 3:
-            v = v * 10 + buf[j] - 48
-            j += 1
-        if j == i or v > 255 or (buf[i] == 48 and j - i > 1):
-            return False
-        parts += 1
-        if j == e:
-            return parts == 4
-        if buf[j] != 0x2E or parts == 4:
-            return False
-        i = j + 1
-
-
-def _v6(buf, s, e):
-    # buf[s:e] is an IPv6 address (RFC 4291 text form): eight groups of 1-4 hex digits, one
-    # "::" standing for one or more zero groups, the last two groups optionally an IPv4
-    # address. No zone ("%25eth0"), no IPvFuture.
-    groups = 0
-    gap = False
-    i = s
-    if e - s >= 2 and buf[s] == 0x3A and buf[s + 1] == 0x3A:
-        gap = True
-        i += 2
-        if i == e:
-            return True
-    while True:
-        j = i
-        while j < e and j - i < 5 and _hex(buf[j]) >= 0:
-            j += 1
-        if j < e and buf[j] == 0x2E:  # the embedded IPv4 address ends the literal
-            if not _v4(buf, i, e):
-                return False
-            groups += 2
-            break
-        if j == i or j - i > 4:
-            return False
-        groups += 1
-        if j == e:
-            break
-        if buf[j] != 0x3A or j + 1 == e:
-            return False
-        i = j + 1
-        if buf[i] == 0x3A:
-            if gap:
-                return False
-            gap = True
-            i += 1
-            if i == e:
-                break
-    return groups < 8 if gap else groups == 8
-
-
-def _port_ok(buf, s, e):
-    # buf[s:e] is a port: 1-5 decimal digits, at most 65535.
-    if not 0 < e - s <= 5:
-        return False
-    v = 0
-    for i in range(s, e):
-        d = buf[i] - 48
-        if not 0 <= d <= 9:
-            return False
-        v = v * 10 + d
-    return v <= 65535
-
-
-def _bracket_ok(buf, s, e):
-    # buf[s:e] is "[v6]" or "[v6]:port" (buf[s] is "[")
-    r = buf.find(b"]", s, e)
-    if r < 0 or not _v6(buf, s + 1, r):
-        return False
-    return r + 1 == e or (buf[r + 1] == 0x3A and _port_ok(buf, r + 2, e))
-
-
-def _name_in(buf, s, e, names):
-    k = len(names)
-    while k:
-        k -= 1
-        n = names[k]
-        if len(n) == e - s and _name_is(buf, s, n):
-            return True
-    return False
-
-
-def _host_ok(buf, s, e, names):
-    # The Host value buf[s:e] ("host" or "host:port") is an IP literal or one of names (lower-
-    # case bytes), with at most a valid port after it. A DNS rebinding attack needs a name of
-    # its own, so IP literals pass, but only strict ones: a dotted quad (not "1.2.3.4.5",
-    # "999.1.1.1" or "2130706433") or "[v6]". A name may end in one dot ("router.lan.").
-    # Allocates nothing (each helper is small enough for its frame to stay off the heap).
-    if s >= e:
-        return False
-    if buf[s] == 0x5B:
-        return _bracket_ok(buf, s, e)
-    he = buf.find(b":", s, e)
-    if he < 0:
-        he = e
-    elif not _port_ok(buf, he + 1, e):
-        return False
-    if he > s and buf[he - 1] == 0x2E:  # "router.lan." is router.lan
-        he -= 1
-    return he > s and (_v4(buf, s, he) or _name_in(buf, s, he, names))
-
-
-def _hex(c):
-    if 48 <= c <= 57:
-        return c - 48
-    c |= 0x20
-    if 97 <= c <= 102:
-        return c - 87
-    return -1
 
 
 def unquote(b, plus=True):
@@ -367,7 +239,7 @@ def _parser(cfg):
                 st = 400
             elif hosts > 1 or hosts != 1 and (r.minor >= 1 or cfg.hosts is not None):
                 st = 400  # one Host; HTTP/1.0 may omit it, but not where names are checked
-            elif cfg.hosts is not None and hosts and not _host_ok(buf, r._ho, r._hoe, cfg.hosts):
+            elif cfg.hosts is not None and hosts and not host_ok(buf, r._ho, r._hoe, cfg.hosts):
                 st = 421
             elif r.length < 0 and r.method in NEED_BODY:
                 st = 411

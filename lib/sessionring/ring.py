@@ -13,13 +13,13 @@ import time
 from micropython import const
 
 from . import token as _tok
+from .ring_admin import RingAdmin
 from .session import (
     ROLE_USER,
     DataView,
     RingFull,
     SessionDataFull,
     SessionEnded,
-    Store,
     Uptime,
     decode_items,
     encode_items,
@@ -38,15 +38,11 @@ HEADER = const(44)
 USER_BYTES = const(15)
 
 
-class SessionRing(Store):
+class SessionRing(RingAdmin):
+    # The store (session.Store). Its request path is here, beside the slot layout; counting,
+    # stats, listing, by_handle, revoke_user and sweep are ring_admin.py's (RingAdmin).
     def __init__(
-        self,
-        slots=16,
-        data_bytes=64,
-        idle_s=900,
-        absolute_s=43200,
-        per_user=4,
-        clock=time,
+        self, slots=16, data_bytes=64, idle_s=900, absolute_s=43200, per_user=4, clock=time
     ):
         if not 1 <= slots <= 65535:
             raise ValueError("slots must be 1..65535")
@@ -80,7 +76,7 @@ class SessionRing(Store):
     now = Uptime.now  # (in this class's own dict: looked up on every lookup, found at once)
     tick = Uptime.now  # the server's watchdog calls it a few times per second
 
-    # -- the rest of the store protocol (session.Store; admit() is the protocol's own) ----------
+    # -- the rest of the store protocol (session.Store; admit() is the protocol's own) ---------
     def view(self):
         # A reusable view for get(tok, into=view): the server keeps one per connection.
         return Session(self)
@@ -90,39 +86,13 @@ class SessionRing(Store):
         # do not change when the session does; create and rotate hand theirs out directly).
         return None
 
-    # -- sizes -----------------------------------------------------------------------------------
-    @property
-    def capacity(self):
-        return self._n
+    # -- slot helpers (ring_admin.py reads slots through these) -------------------------------
+    def _live_at(self, o):
+        return self._buf[o] == _LIVE
 
-    def __len__(self):
-        # Live sessions, the expired ones freed on the way (one pass: admin pages count often).
-        now = self.now()
-        n = 0
-        o = 0
-        end = self._n * self._size
-        while o < end:
-            if self._buf[o] == _LIVE and not self._expire(o, now):
-                n += 1
-            o += self._size
-        return n
+    def _gen_at(self, o):
+        return self._u16(o + _GEN)
 
-    def stats(self):
-        return {
-            "capacity": self._n,
-            "live": len(self),
-            "created": self.created,
-            "evicted": self.evicted,
-            "expired": self.expired,
-            "revoked": self.revoked,
-            "rejected": self.rejected,
-            "hits": self.hits,
-            "misses": self.misses,
-            "slot_bytes": self._size,
-            "ring_bytes": len(self._buf),
-        }
-
-    # -- slot helpers --------------------------------------------------------------------------
     def _u16(self, o):
         b = self._buf
         return b[o] | (b[o + 1] << 8)
@@ -321,66 +291,6 @@ class SessionRing(Store):
             if b[o + _USER + k] != ub[k]:
                 return False
         return True
-
-    def revoke_user(self, user, keep=None):
-        # End every session of user except `keep` (a token or view). Returns how many ended.
-        ub = user.encode() if isinstance(user, str) else bytes(user)
-        spare = -1 if keep is None else self._offset(keep)
-        n = 0
-        b = self._buf
-        for i in range(self._n):
-            o = i * self._size
-            if b[o] == _LIVE and o != spare and self._user_is(o, ub):
-                self._free(o)
-                self.revoked += 1
-                n += 1
-        return n
-
-    def sweep(self):
-        # Free every expired slot now. Returns how many.
-        now = self.now()
-        n = 0
-        o = 0
-        end = self._n * self._size
-        while o < end:
-            if self._buf[o] == _LIVE and self._expire(o, now):
-                n += 1
-            o += self._size
-        return n
-
-    def _expire(self, o, now):
-        # Free the live slot at o if its session has expired. (Split from sweep(), which admin
-        # pages call: on MicroPython a frame that outgrows 11 words is allocated on the heap.)
-        if self._is_expired(o, now):
-            self._free(o)
-            self.expired += 1
-            return True
-        return False
-
-    # -- admin listing: public handles, never tokens ------------------------------------------
-    def __iter__(self):
-        # Views of the live sessions, for an admin list. Their .token is None: use .handle.
-        self.sweep()
-        b = self._buf
-        for i in range(self._n):
-            o = i * self._size
-            if b[o] == _LIVE:
-                yield self._view(o)
-
-    def by_handle(self, handle):
-        # The live session with this public handle ("slot.generation"), or None.
-        try:
-            i, g = handle.split(".")
-            i = int(i)
-            g = int(g)
-        except (AttributeError, ValueError):
-            return None
-        if not 0 <= i < self._n:
-            return None
-        o = i * self._size
-        if self._buf[o] != _LIVE or self._u16(o + _GEN) != g or self._is_expired(o, self.now()):
-            return None
-        return self._view(o)
 
 
 class Session(DataView):

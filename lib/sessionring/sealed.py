@@ -4,23 +4,17 @@
 # it, authenticated so it cannot change it. The device keeps no slot per session: only a small
 # deny-list (logouts) and one generation number per user (log out everywhere), on flash.
 # The store protocol of session.Store, as SessionRing has it.
-#
-# Plaintext (version 1): [1][flags] then the body, deflated (zlib format) when flags & 1:
-#   sid 8 | generation 4 | created 4 | expiry 4 (Unix s, 0: none) | role 1
-#   | purpose length 1 + purpose | user length 1 + user | data (ring.encode_items)
-# The view class is in sealed_view.py, the key file and clocks in sealed_keys.py, compression
-# in sealed_zip.py; this module imports them, never the other way.
-import binascii
-import json
+# The view class and the plaintext's layout are in sealed_view.py, the deny-list and the
+# generations in sealed_deny.py, the key file and clocks in sealed_keys.py, compression in
+# sealed_zip.py; this module imports them, never the other way.
 import os
 import time
 
 from micropython import const
 
-from . import flashfile
-from . import token as _tok
 from .fernet import SKEW, Opener, cryptolib, seal, sealed_len, unseal  # noqa: F401
 from .fernet import key as _fernet_key  # (cryptolib: None on a port built without it)
+from .sealed_deny import Revoked
 from .sealed_keys import (  # noqa: F401 - part of this module's interface
     MIN_UNIX,
     ClockNotSet,
@@ -34,24 +28,17 @@ from .sealed_view import DIRTY as _DIRTY
 from .sealed_view import SCRIPT as _SCRIPT
 from .sealed_view import STALE as _STALE
 from .sealed_view import UNSENT as _UNSENT
-from .sealed_view import SealedSession, rel32
+from .sealed_view import SealedSession, user_at
 from .sealed_zip import find_deflater, inflate
-from .session import ROLE_USER, SessionDataFull, SessionEnded, Store, encode_items, find_item
+from .session import ROLE_USER, SessionDataFull, SessionEnded, Store
 
 _PLAIN_V = const(1)
 _COMPRESSED = const(1)
 _SID = const(8)
-_FIXED = const(23)  # version, flags, sid, generation, created, expiry, role
 _MAX_PLAIN = const(4096)  # inflated plaintext cap (against a compressed bomb)
 _KEYS_MAX = const(3)
 _VIEW_BYTES = const(192)  # plaintext a view holds without allocating (an admin cookie: 86)
-_DENY_HEAD = b"sessionring deny 1\n"
 _BAD_INPUT = (ValueError, TypeError, IndexError, KeyError, UnicodeError)  # get(): a refused cookie
-
-
-def _deny_whole(data):
-    # flashfile.read: a deny file cut short by a power cut is not whole
-    return data.startswith(_DENY_HEAD) and data.endswith(b"\n")
 
 
 # -- the store --------------------------------------------------------------------------------
@@ -103,37 +90,13 @@ class SealedStore(Store):
         self._roff = unix_offset(clock.gmtime(0)[0]) - MIN_UNIX
         self._deflate = find_deflater() if compress else None
         self.compress = self._deflate is not None  # False when asked but unsupported here
-        self._gen_file = gen_file
-        self._gens = {}
-        if gen_file:
-            raw = flashfile.read(gen_file)
-            if raw is not None:
-                try:
-                    self._gens = json.loads(raw)
-                except ValueError:
-                    self._gens = None
-                if not isinstance(self._gens, dict):
-                    raise ValueError("generation file %s is damaged" % gen_file)
-        self._sgens = {}  # user -> generation of the user's script sessions (deny_file)
-        self._deny_file = deny_file
-        old = self._load_deny(deny_file) if deny_file else ((), ())
-        self._nb = max(deny_slots, len(old[0]))  # browsers' lane: entries [0, _nb)
-        self._n = self._nb + max(script_slots, len(old[1]))  # scripts' lane: [_nb, _n)
-        self._deny = bytearray(self._n * _SID)
-        self._deny_exp = [0] * self._n  # when the entry may go, store seconds (0: free)
-        for lane, base in ((old[0], 0), (old[1], self._nb)):
-            for i in range(len(lane)):
-                self._put(base + i, lane[i][0], lane[i][1])
-        self._deny_ver = 0  # moves on at every deny: views then look at the list again
+        self._rv = Revoked(deny_slots, script_slots, gen_file, deny_file)  # (sealed_deny.py)
         self._into = None  # get(): the view being opened
         self.created = 0
         self.hits = 0
         self.misses = 0
         self.resealed = 0
         self.revoked = 0
-        self.bumped = 0
-        self.script_bumped = 0
-        self.deny_writes = 0  # deny-list writes to flash since start (wear: docs/sessions.md)
 
     # -- the store protocol (session.Store) ------------------------------------------------------
     # capacity None, len() 0, no listing, no handles (Store's): the sealed store keeps nothing
@@ -160,25 +123,9 @@ class SealedStore(Store):
         return self.rel() + MIN_UNIX
 
     def stats(self):
-        now = self._rel_or(0)
-        e = self._deny_exp
-        used = 0
-        sused = 0
-        for i in range(self._n):
-            if e[i] > now:
-                if i < self._nb:
-                    used += 1
-                else:
-                    sused += 1
-        return {
+        out = {
             "capacity": None,
             "live": None,
-            "deny_used": used,
-            "deny_slots": self._nb,
-            "script_deny_used": sused,
-            "script_deny_slots": self._n - self._nb,
-            "deny_persistent": self._deny_file is not None,
-            "users_with_generation": len(self._gens),
             "keys": len(self._keys),
             "compress": self.compress,
             "created": self.created,
@@ -186,13 +133,11 @@ class SealedStore(Store):
             "misses": self.misses,
             "resealed": self.resealed,
             "revoked": self.revoked,
-            "generation_bumps": self.bumped,
-            "script_generation_bumps": self.script_bumped,
-            "deny_writes": self.deny_writes,
         }
+        return self._rv.stats(self._rel_or(0), out)  # (and the deny-list's, generations')
 
     def generation(self, user):
-        return self._gens.get(user, 0)
+        return self._rv.gens.get(user, 0)
 
     def _rel_or(self, default):
         try:
@@ -207,11 +152,7 @@ class SealedStore(Store):
         # Watchdog upkeep: free deny-list entries whose tokens have expired anyway. (Nothing is
         # written: the deny file drops them at its next write, and they are dead when read.)
         self.now()
-        now = self._rel_or(-1)
-        e = self._deny_exp
-        for i in range(self._n):
-            if e[i] and e[i] <= now:
-                e[i] = 0
+        self._rv.expire(self._rel_or(-1))
 
     sweep = tick
 
@@ -227,8 +168,8 @@ class SealedStore(Store):
         self._into = into
         v = self._try(tok)
         if v is None:
-            if self._op.out is into._own:
-                into._live = False  # its buffer now holds another cookie
+            if self._op.out is into.buf:
+                into.end()  # its buffer now holds another cookie
             self.misses += 1
         else:
             self.hits += 1
@@ -247,12 +188,12 @@ class SealedStore(Store):
         now = self._rel_or(-1)
         if now < 0:
             return None
-        n = self._op.open(tok, now, self.idle_s, v._own)
+        n = self._op.open(tok, now, self.idle_s, v.buf)
         if n < 2 or self._fields(self._op.out, n, now, v) is None:
             return None
-        v._ts = self._op.ts
-        v._kidx = self._op.kidx
-        v._tok = tok if type(tok) is not memoryview else bytes(tok)  # (.token: decoded when read)
+        v.sealed_at = self._op.ts
+        v.key_index = self._op.kidx
+        v.token = tok if type(tok) is not memoryview else bytes(tok)  # (decoded when read)
         return v
 
     def _fields(self, p, n, now, v):
@@ -264,41 +205,19 @@ class SealedStore(Store):
             if p is None:
                 return None
             n = len(p)
-        u = self._user_at(p, n, now)
-        if u < 0 or self._denied(p, 2, now):
+        u = user_at(p, n, now, self._pb)
+        if u < 0 or self._rv.denied(p, 2, now):
             return None
         v.bind(p, u, n)
-        v._dv = self._deny_ver
-        if v._gen != self._gen_for(v._user, v._flags):
-            v._live = False
+        v.deny_ver = self._rv.ver
+        if v.gen != self._rv.gen_for(v.owner, v.flags):
+            v.end()
             return None
         return v
 
     def _inflated(self, p, n):
         body = inflate(memoryview(p)[2:n], _MAX_PLAIN)
         return None if body is None else bytearray(p[:2]) + body
-
-    def _user_at(self, p, n, now):
-        # Where the user name's length byte is in the plaintext p[:n], or -1 when the cookie
-        # has expired, is another purpose's or its fields run past n (ValueError for its data).
-        if n < _FIXED + 2:
-            return -1
-        a = rel32(p, 18)
-        if a and now >= a:
-            return -1
-        if not self._purpose_is(p, n):
-            return -1
-        a = _FIXED + 1 + p[_FIXED]
-        if a + 1 + p[a] > n:
-            return -1
-        find_item(p, a + 1 + p[a], n, b"")  # every data entry within the plaintext
-        return a
-
-    def _purpose_is(self, p, n):
-        pl = p[_FIXED]
-        if pl != len(self._pb) or _FIXED + 1 + pl >= n:
-            return False
-        return _tok.equal(p, _FIXED + 1, self._pb, 0, pl)
 
     def touch(self, x):
         # Mark the session used now: True if it is live. Past half the idle timeout, or when
@@ -307,8 +226,8 @@ class SealedStore(Store):
         if v is None:
             return False
         now = self.rel()
-        if v._kidx or (self.idle_s and now - v._ts >= self.idle_s // 2):
-            v._state |= _STALE
+        if v.key_index or (self.idle_s and now - v.sealed_at >= self.idle_s // 2):
+            v.state |= _STALE
         return True
 
     def create(self, user, role=ROLE_USER):
@@ -323,11 +242,11 @@ class SealedStore(Store):
         v = SealedSession(self)
         exp = now + self.absolute_s if self.absolute_s else 0
         u = ub.decode()
-        v.new(u, self._gens.get(u, 0), now, exp, role)
-        v._dv = self._deny_ver
-        v._sid[:] = os.urandom(_SID)
+        v.new(u, self._rv.gens.get(u, 0), now, exp, role)
+        v.deny_ver = self._rv.ver
+        v.sid[:] = os.urandom(_SID)
         self._seal_view(v, now)
-        v._state = _UNSENT
+        v.state = _UNSENT
         self.created += 1
         return v
 
@@ -338,9 +257,9 @@ class SealedStore(Store):
         v = self._as_view(x)
         if v is None:
             raise SessionEnded("no such session")
-        v._flags |= _SCRIPT
-        v._gen = self._gen_for(v._user, v._flags)
-        v._state |= _DIRTY
+        v.flags |= _SCRIPT
+        v.gen = self._rv.gen_for(v.owner, v.flags)
+        v.state |= _DIRTY
         return v
 
     def rotate(self, x):
@@ -350,12 +269,12 @@ class SealedStore(Store):
         if v is None:
             raise SessionEnded("no such session")
         now = self.rel()
-        self._deny_or_bump(v, now)
-        v._sid[:] = os.urandom(_SID)
-        v._gen = self._gen_for(v._user, v._flags)
-        v._dv = self._deny_ver
+        self._end(v, now)
+        v.sid[:] = os.urandom(_SID)
+        v.gen = self._rv.gen_for(v.owner, v.flags)
+        v.deny_ver = self._rv.ver
         self._seal_view(v, now)
-        v._state = _UNSENT
+        v.state = _UNSENT
         return v
 
     def revoke(self, x):
@@ -366,8 +285,8 @@ class SealedStore(Store):
         v = self._as_view(x)
         if v is None:
             return False
-        self._deny_or_bump(v, self.rel())
-        v._live = False
+        self._end(v, self.rel())
+        v.end()
         self.revoked += 1
         return True
 
@@ -377,42 +296,42 @@ class SealedStore(Store):
         # that user) gets the new generation, and pending() its new seal. Returns None: a
         # sealed store cannot count the cookies out there.
         keep = self._as_view(keep) if keep is not None else None
-        self._bump(user)
-        if keep is not None and keep._user == user:
-            keep._gen = self._gen_for(user, keep._flags)
-            keep._state |= _DIRTY
+        self._rv.bump(user)
+        if keep is not None and keep.owner == user:
+            keep.gen = self._rv.gen_for(user, keep.flags)
+            keep.state |= _DIRTY
 
     def pending(self, view):
         # The token the client must be sent now, or None: a fresh seal when the data changed,
         # when touch() marked it for sliding/re-keying, or the token of create()/rotate()
         # that was not asked for yet (equal to view.token: a server that has already sent
         # that one can skip it).
-        if not isinstance(view, SealedSession) or not view.valid or not view._state:
+        if not isinstance(view, SealedSession) or not view.valid or not view.state:
             return None
-        if view._state & (_DIRTY | _STALE):
+        if view.state & (_DIRTY | _STALE):
             now = self.rel()
-            if view._exp and now >= view._exp:
+            if view.exp and now >= view.exp:
                 return None  # past its absolute timeout: never sealed again
             self._seal_view(view, now)
             self.resealed += 1
-        view._state = 0
+        view.state = 0
         return view.token
 
     # -- what views ask of the store (sealed_view.py) -----------------------------------------
     def live(self, v):
         # Is view v's session still live: its generation current, its id not denied since.
-        if v._store is not self or v._gen != self._gen_for(v._user, v._flags):
+        if v.store is not self or v.gen != self._rv.gen_for(v.owner, v.flags):
             return False
-        if v._dv != self._deny_ver:  # something was denied since: is it this session?
-            if self._denied(v._sid, 0, self._rel_or(0)):
-                v._live = False
+        if v.deny_ver != self._rv.ver:  # something was denied since: is it this session?
+            if self._rv.denied(v.sid, 0, self._rel_or(0)):
+                v.end()
                 return False
-            v._dv = self._deny_ver
+            v.deny_ver = self._rv.ver
         return True
 
     def plain_len(self, v, items=None):
         # Bytes of the plaintext of view v with items (default: its own).
-        return len(self._pack(v, encode_items(v._read() if items is None else items)))
+        return len(self._plain(v, items))
 
     def room(self, v, items):
         # SessionDataFull unless v's cookie with items fits in a browser's cookie.
@@ -424,123 +343,25 @@ class SealedStore(Store):
             )
 
     # -- internals --------------------------------------------------------------------------
-    def _gen_for(self, user, flags):
-        # The generation a cookie of user with these flags must carry: the user's; for a
-        # script's session, its low 16 bits and the user's script generation in the high 16.
-        g = self._gens.get(user, 0)
-        if flags & _SCRIPT:
-            g = (g & 0xFFFF) | (self._sgens.get(user, 0) & 0xFFFF) << 16
-        return g
-
     def _as_view(self, x):
         if isinstance(x, SealedSession):
-            return x if x._store is self and x.valid else None
+            return x if x.store is self and x.valid else None
         if x is None:
             return None
         return self.get(x)
 
-    def _denied(self, b, o, now):
-        # Is the session id at b[o:o + 8] on the deny-list (an entry live at now)?
-        i = self._n
-        while i:
-            i -= 1
-            if self._deny_exp[i] > now and self._deny_is(i, b, o):
-                return True
-        return False
-
-    def _deny_is(self, i, b, o):
-        return _tok.equal(self._deny, i * _SID, b, o, _SID)
-
-    def _put(self, i, sid, until):
-        self._deny_exp[i] = until
-        o = i * _SID
-        self._deny[o : o + _SID] = sid
-
-    def _deny_or_bump(self, v, now):
-        # Put v's session id on its lane of the deny-list until every token of it has expired,
-        # else bump the generation (the user's; a script's session: the user's script one).
+    def _end(self, v, now):
+        # End v's session: its id on the deny-list until every token of it has expired (else a
+        # generation bump: sealed_deny.py).
         until = now + self.idle_s + SKEW if self.idle_s else 0
-        if v._exp and (not until or v._exp + SKEW < until):
-            until = v._exp + SKEW
-        e = self._deny_exp
-        lo, hi = (self._nb, self._n) if v._flags & _SCRIPT else (0, self._nb)
-        if until:
-            for i in range(lo, hi):
-                if e[i] <= now:
-                    self._put(i, v._sid, until)
-                    self._deny_ver += 1
-                    self._save_deny(now)
-                    return
-        if v._flags & _SCRIPT:
-            self._sgens[v._user] = (self._sgens.get(v._user, 0) + 1) & 0xFFFF
-            self.script_bumped += 1
-            self._save_deny(now)
-        else:
-            self._bump(v._user)
+        if v.exp and (not until or v.exp + SKEW < until):
+            until = v.exp + SKEW
+        self._rv.end(v.sid, v.owner, v.flags, until, now)
 
-    def _bump(self, user):
-        self._gens[user] = (self._gens.get(user, 0) + 1) & 0xFFFFFFFF
-        self.bumped += 1
-        if self._gen_file:
-            flashfile.write(self._gen_file, json.dumps(self._gens))
-
-    def _save_deny(self, now):
-        # The deny-list's live entries and the script generations, written atomically: one
-        # small file per logout (docs/sessions.md: flash wear).
-        if not self._deny_file:
-            return
-        out = [_DENY_HEAD.decode()]
-        e = self._deny_exp
-        for i in range(self._n):
-            if e[i] > now:
-                o = i * _SID
-                sid = binascii.hexlify(self._deny[o : o + _SID]).decode()
-                out.append("%s %s %d\n" % ("d" if i < self._nb else "s", sid, e[i] + MIN_UNIX))
-        for u, g in self._sgens.items():
-            out.append("g %d %s\n" % (g, binascii.hexlify(u.encode()).decode()))
-        flashfile.write(self._deny_file, "".join(out))
-        self.deny_writes += 1
-
-    def _load_deny(self, path):
-        # ([(sid, until)] of browsers, the same of scripts) from the deny file; the script
-        # generations into _sgens. ValueError when it is damaged.
-        raw = flashfile.read(path, 8192, _deny_whole)
-        lanes = ([], [])
-        if raw is None:
-            return lanes
-        if not _deny_whole(raw):
-            raise ValueError("deny file %s is damaged" % path)
-        try:
-            for line in raw.decode().split("\n")[1:]:
-                if not line:
-                    continue
-                kind, a, b = line.split(" ")
-                if kind == "g":
-                    self._sgens[binascii.unhexlify(b).decode()] = int(a) & 0xFFFF
-                    continue
-                sid = binascii.unhexlify(a)
-                if len(sid) != _SID or kind not in ("d", "s"):
-                    raise ValueError
-                lanes[kind == "s"].append((sid, int(b) - MIN_UNIX))
-        except (ValueError, TypeError, UnicodeError):
-            raise ValueError("deny file %s is damaged" % path) from None
-        return lanes
-
-    def _pack(self, v, data):
-        # The plaintext of view v with encoded data, deflated when that makes it shorter.
-        ub = v._user.encode()
-        p = bytearray(b"\x01")
-        p.append(v._flags & _SCRIPT)
-        p.extend(v._sid)
-        p.extend(v._gen.to_bytes(4, "big"))
-        p.extend((v._created + MIN_UNIX).to_bytes(4, "big"))
-        p.extend((v._exp + MIN_UNIX if v._exp else 0).to_bytes(4, "big"))
-        p.append(v._role)
-        p.append(len(self._pb))
-        p.extend(self._pb)
-        p.append(len(ub))
-        p.extend(ub)
-        p.extend(data)
+    def _plain(self, v, items=None):
+        # The plaintext of view v with items (default: its own), deflated when that makes it
+        # shorter.
+        p = v.pack(self._pb, items)
         if self._deflate is not None:
             z = self._deflate(bytes(p[2:]))
             if len(z) + 2 < len(p):
@@ -552,6 +373,6 @@ class SealedStore(Store):
         return len(self.cookie_name) + n <= self.COOKIE_MAX
 
     def _seal_view(self, v, now):
-        v.token = seal(self._keys[0], self._pack(v, encode_items(v._read())), now + MIN_UNIX)
-        v._ts = now
-        v._kidx = 0
+        v.token = seal(self._keys[0], self._plain(v), now + MIN_UNIX)
+        v.sealed_at = now
+        v.key_index = 0

@@ -10,10 +10,6 @@ from .session import (
     ROLE_USER as ROLE_USER,
 )
 from .session import (
-    DataView,
-    Uptime,
-)
-from .session import (
     RingFull as RingFull,
 )
 from .session import (
@@ -22,26 +18,16 @@ from .session import (
 from .session import (
     SessionEnded as SessionEnded,
 )
+from .session import (
+    Uptime,
+    _View,
+)
 
 HEADER: int
 USER_BYTES: int
 
-class Session(DataView):
-    token: str | None
+class Session(_View):
     def __init__(self, ring: SessionRing) -> None: ...
-    @property
-    def valid(self) -> bool: ...
-    @property
-    def user(self) -> str: ...
-    @property
-    def role(self) -> int: ...
-    @property
-    def handle(self) -> str: ...
-    @property
-    def age(self) -> int: ...
-    @property
-    def idle(self) -> int: ...
-    def expires_in(self) -> int | None: ...
 
 class SessionRing(Uptime):
     idle_s: int

@@ -1,25 +1,26 @@
 from typing import Any, Iterator
 
-from .session import DataView, Uptime
+from .session import Uptime, _View
 
 class ClockNotSet(Exception): ...
 
-class SealedSession(DataView):
-    token: str | None
+class SealedSession(_View):
+    # the store's fields (sealed_view.py): SealedStore reads and sets them
+    store: SealedStore
+    buf: bytearray | None
+    sid: bytearray
+    gen: int
+    flags: int
+    exp: int
+    owner: str | None
+    state: int
+    sealed_at: int
+    key_index: int
+    deny_ver: int
     def __init__(self, store: SealedStore, buf_bytes: int = 0) -> None: ...
+    def end(self) -> None: ...
     @property
-    def valid(self) -> bool: ...
-    @property
-    def user(self) -> str: ...
-    @property
-    def role(self) -> int: ...
-    @property
-    def handle(self) -> str: ...
-    @property
-    def age(self) -> int: ...
-    @property
-    def idle(self) -> int: ...
-    def expires_in(self) -> int | None: ...
+    def script(self) -> bool: ...
     @property
     def sealed_size(self) -> int: ...
 
@@ -44,7 +45,7 @@ class SealedStore(Uptime):
         ticks: Any = None,
         deny_file: str | None = None,
         script_slots: int = 16,
-        view_bytes: int = ...,
+        view_bytes: int = 192,
     ) -> None: ...
     def __len__(self) -> int: ...
     def __iter__(self) -> Iterator[SealedSession]: ...

@@ -19,6 +19,7 @@ package(
         "cookie.py",
         "flashfile.py",
         "head.py",
+        "host.py",
         "http.py",
         "pool.py",
         "request.py",

@@ -7,6 +7,6 @@ add_library("sessionring-parts", "..")
 require("sessionring-core", library="sessionring-parts")
 package(
     "sessionring",
-    files=("ring.py",),
+    files=("ring.py", "ring_admin.py"),
     base_path="../../..",
 )

@@ -12,6 +12,7 @@ package(
     files=(
         "fernet.py",
         "sealed.py",
+        "sealed_deny.py",
         "sealed_keys.py",
         "sealed_view.py",
         "sealed_zip.py",
