@@ -18,8 +18,9 @@ import threading
 import pytest
 from fwclient import PASSWORD, Client, Firmware
 
-# eight clients at once
-PROFILE = {"store": {"slots": 8}, "server": {"max_conns": 8, "max_per_client": 0}}
+# eight clients at once, each served at once (a work slot each: with fewer, only that many pages
+# render at a time, and the load is bounded by the work slots instead of running out)
+PROFILE = {"store": {"slots": 8}, "server": {"max_conns": 8, "work_slots": 8, "max_per_client": 0}}
 CLIENTS = 8
 ROUNDS = 8
 PAGES = ("/settings", "/sessions", "/")
