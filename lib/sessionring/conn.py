@@ -161,14 +161,10 @@ async def serve(pool, c, w):
                 if req.expect and have < used + n:
                     await write_all(s, CONTINUE, 0, len(CONTINUE))
                 if used + n <= len(buf):
-                    while have < used + n:
-                        k = s.readinto(mv[have:])
-                        if k is None:
-                            await readable(s)
-                        elif not k:
+                    if have < used + n:
+                        have = await read_to(s, mv, have, used + n)
+                        if have < 0:
                             return CLOSE
-                        else:
-                            have += k
                     req.body = bytes(mv[used : used + n])
                     used += n
                 else:
@@ -259,20 +255,26 @@ async def _send_rest(s, out, k, p, body):
         await write_all(s, body, 0, len(body))
 
 
+async def read_to(s, mv, have, want):
+    # Read into mv from have until want bytes are in: have then, or -1 when the peer closed.
+    while have < want:
+        k = s.readinto(mv[have:])
+        if k is None:
+            await readable(s)
+        elif not k:
+            return -1
+        else:
+            have += k
+    return have
+
+
 async def _long_body(s, got, n):
     # A body that does not fit the work slot's buffer gets its own bytearray.
     body = bytearray(n)
     k = len(got)
     body[:k] = got
-    bmv = memoryview(body)
-    while k < n:
-        d = s.readinto(bmv[k:])
-        if d is None:
-            await readable(s)
-        elif not d:
-            return None
-        else:
-            k += d
+    if await read_to(s, memoryview(body), k, n) < 0:
+        return None
     return bytes(body)
 
 
