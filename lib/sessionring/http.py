@@ -72,7 +72,7 @@ class Server:
     # of a request, or room to write its answer) loses it after this long when another
     # connection waits for one (408, or closed); 0: never
     # -- limits: connections ---------------------------------------------------------------------
-    max_conns = 8  # open connections (a small record each, ~250 B while idle); the
+    max_conns = 8  # open connections (a small record each, ~330 B in all while idle); the
     # longest-idle one is closed to admit a new one
     work_slots = 2  # connections served at once: each being served borrows a work slot
     # (buf_size + out_size + a Request); the others wait for one, idle ones hold none
