@@ -5,12 +5,11 @@ import importlib.util
 import os
 import re
 import signal
-import socket
 import subprocess
 from pathlib import Path
 
 import pytest
-from fwclient import LISTEN, ROOT, Client, Firmware, clean_env
+from fwclient import LISTEN, ROOT, Client, Firmware, clean_env, free_port
 
 from harness import HOST_INTERPRETERS
 
@@ -69,14 +68,6 @@ def test_run_command_sets_the_layout():
     assert env["SESSIONRING_DATA"] == "/x" and env["SESSIONRING_PORT"] == "8081"
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def _make_run(args, env, timeout=120):
     # `make run ...` in its own process group; returns (url, port, lines, stop). The setup
     # step is skipped (-o setup): `make test` has just run it.
@@ -116,7 +107,7 @@ def _make_run(args, env, timeout=120):
 
 @pytest.mark.parametrize("py", HOST_INTERPRETERS)
 def test_make_run(py, tmp_path):
-    port = _free_port()
+    port = free_port()
     env = clean_env(SESSIONRING_DATA=str(tmp_path / "data"), SESSIONRING_PORT=str(port))
     args = [] if py == "micropython" else ["PY=" + py]
     url, got, lines, stop = _make_run(args, env)
@@ -128,7 +119,7 @@ def test_make_run(py, tmp_path):
     finally:
         stop()
     # PORT= on the make command line wins over SESSIONRING_PORT
-    port2 = _free_port()
+    port2 = free_port()
     url, got, lines, stop = _make_run(args + ["PORT=%d" % port2], env)
     try:
         assert got == port2

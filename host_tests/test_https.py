@@ -15,20 +15,12 @@ import time
 
 import cert
 import pytest
-from fwclient import Client, Firmware, merge
+from fwclient import Client, Firmware, free_port, merge
 
 from harness import ROOT
 
 LEGS = ("micropython", "micropython32tls", "cpython")
 HANDSHAKE_MS = 1500  # the tests' handshake deadline (boards: 10 s)
-
-
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +38,7 @@ def _trust(crt):
 
 class TLSFirmware(Firmware):
     def __init__(self, interp, folder, pair, profile=None, **kw):
-        self.redirect = _free_port()
+        self.redirect = free_port()
         prof = {"server": {"handshake_ms": HANDSHAKE_MS}}
         merge(prof, profile or {})
         super().__init__(

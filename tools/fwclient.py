@@ -29,6 +29,13 @@ START_TIMEOUT_S = 30
 FAST = {"firmware": {"pbkdf2_iterations": 1000}}  # logins in tests need not cost a second
 
 
+def free_port():
+    """A loopback port nobody listens on now (for a server the caller starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def merge(prof, changes):
     """prof (a parsed board.json) with changes made: a section's keys are merged into it, a
     top-level key replaced."""

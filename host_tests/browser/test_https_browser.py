@@ -5,27 +5,18 @@ self-signed: this test alone tells Chromium to accept it (ignore_https_errors), 
 what it accepted is the device's own certificate."""
 
 import json
-import socket
 
 import cert
 import pytest
-from fwclient import PASSWORD, ROOT, Firmware
+from fwclient import PASSWORD, ROOT, Firmware, free_port
 
 pytestmark = pytest.mark.browser
 TIMEOUT_MS = 15000
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 @pytest.fixture
 def fw(tmp_path):
-    redirect = _free_port()
+    redirect = free_port()
     f = Firmware("micropython", tmp_path, args=["--tls", "--redirect-port", str(redirect)])
     prof = json.loads((ROOT / "boards" / "unix" / "board.json").read_text())
     f.data.mkdir(parents=True)

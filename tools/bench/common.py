@@ -16,6 +16,7 @@ from pathlib import Path
 
 import faithful  # tools/ is on the path: python tools/bench puts it there
 import fwclient
+from fwclient import free_port  # noqa: F401 - the benchmarks take it from here
 from hosttools import ToolMissing, find_tool
 
 TOOLS = Path(__file__).resolve().parent.parent
@@ -31,12 +32,6 @@ def tool(name):
         return find_tool(name)
     except ToolMissing as e:
         sys.exit("bench: %s" % e)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http_get(port, path, headers=()):
