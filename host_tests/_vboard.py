@@ -1,6 +1,8 @@
 """Helpers for the tests that drive the virtual board (tools/vboard) with the real mpremote."""
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -56,3 +58,17 @@ def states(stdout):
 
 
 __all__ = ["VirtualBoard", "deploy", "host_env", "mpremote", "states"]
+
+
+def source_copy(dst, **firmware):
+    """A copy of the project's deployable tree in dst (lib/sessionring, firmware, boards), its
+    unix profile with fast logins and the given firmware keys, for deploy to take as its root."""
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(ROOT / "lib" / "sessionring", dst / "lib" / "sessionring", ignore=skip)
+    shutil.copytree(ROOT / "firmware", dst / "firmware", ignore=skip)
+    shutil.copytree(ROOT / "boards", dst / "boards", ignore=skip)
+    p = dst / "boards" / "unix" / "board.json"
+    prof = json.loads(p.read_text())
+    prof["firmware"].update(dict(firmware, pbkdf2_iterations=1000))
+    p.write_text(json.dumps(prof))
+    return dst

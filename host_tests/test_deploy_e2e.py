@@ -7,29 +7,13 @@ test can change a file. One change to the copy's unix profile: PBKDF2 iterations
 so that a login does not cost a second (as in the other firmware end-to-end tests).
 """
 
-import json
 import re
-import shutil
 
-from _vboard import VirtualBoard, deploy, host_env, states
+from _vboard import VirtualBoard, deploy, host_env, source_copy, states
 from fwclient import Client
-
-from harness import ROOT
 
 PASSWORD = "deploy e2e password"
 LISTEN = re.compile(r"sessionring: admin page at http://127\.0\.0\.1:(\d+)/")
-
-
-def _source_copy(dst):
-    skip = shutil.ignore_patterns("__pycache__", "*.pyc")
-    shutil.copytree(ROOT / "lib" / "sessionring", dst / "lib" / "sessionring", ignore=skip)
-    shutil.copytree(ROOT / "firmware", dst / "firmware", ignore=skip)
-    shutil.copytree(ROOT / "boards", dst / "boards", ignore=skip)
-    prof_path = dst / "boards" / "unix" / "board.json"
-    prof = json.loads(prof_path.read_text())
-    prof["firmware"]["pbkdf2_iterations"] = 1000
-    prof_path.write_text(json.dumps(prof))
-    return dst
 
 
 def _run_deploy(board, src):
@@ -71,7 +55,7 @@ def _log_in(board, port):
 
 
 def test_deploy_login_redeploy(tmp_path):
-    src = _source_copy(tmp_path / "src")
+    src = source_copy(tmp_path / "src")
     env = host_env(SESSIONRING_PORT=0, SESSIONRING_ADMIN_PASSWORD=PASSWORD)
     with VirtualBoard(tmp_path / "board", env=env) as board:
         board.wait_for(b">>> ", 20)  # an empty board: straight to the REPL

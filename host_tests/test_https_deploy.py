@@ -2,31 +2,15 @@
 on the host (key mode 0600), copies it to the board's /data, and the soft reset serves the admin
 page over TLS with it; a second deploy keeps it; --new-cert replaces it."""
 
-import json
 import re
-import shutil
 import ssl
 import stat
 
-from _vboard import VirtualBoard, deploy, host_env
+from _vboard import VirtualBoard, deploy, host_env, source_copy
 from fwclient import Client
-
-from harness import ROOT
 
 PASSWORD = "deploy https password"
 LISTEN = re.compile(r"admin page at https://127\.0\.0\.1:(\d+)/")
-
-
-def _source_copy(dst):
-    skip = shutil.ignore_patterns("__pycache__", "*.pyc")
-    shutil.copytree(ROOT / "lib" / "sessionring", dst / "lib" / "sessionring", ignore=skip)
-    shutil.copytree(ROOT / "firmware", dst / "firmware", ignore=skip)
-    shutil.copytree(ROOT / "boards", dst / "boards", ignore=skip)
-    p = dst / "boards" / "unix" / "board.json"
-    prof = json.loads(p.read_text())
-    prof["firmware"].update({"pbkdf2_iterations": 1000, "https": True})
-    p.write_text(json.dumps(prof))
-    return dst
 
 
 def _deploy(board, src, certs, *more):
@@ -47,7 +31,7 @@ def _served_with(port, crt):
 
 
 def test_deploy_makes_copies_and_keeps_the_certificate(tmp_path):
-    src = _source_copy(tmp_path / "src")
+    src = source_copy(tmp_path / "src", https=True)
     certs = tmp_path / "certs"
     env = host_env(SESSIONRING_PORT=0, SESSIONRING_ADMIN_PASSWORD=PASSWORD)
     with VirtualBoard(tmp_path / "board", env=env) as board:
