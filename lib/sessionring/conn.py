@@ -223,7 +223,6 @@ async def serve(pool, c, w):
             w.body = None
             bind.delivered(req)  # its token is on its way: a later failure must not revoke it
             c.served += 1
-            pool.count.answered += 1
             if not keep:
                 return CLOSE
             if have > used:  # pipelined bytes of the next request move to the front

@@ -43,7 +43,6 @@ class Counters:
     # What the server counts (Server.stats() reports them).
     def __init__(self):
         self.requests = 0  # requests routed
-        self.answered = 0  # answers written
         self.evicted = 0  # connections closed for another
         self.refused = 0  # connections answered 503 for want of a record or a work slot
         self.timeouts = 0  # connections cut by a timeout
